@@ -4,15 +4,18 @@
  * components, absolute paths, symbolic links and hard links are refused (a hard link or symlink
  * planted in the folder could otherwise expose any file on the machine).
  */
-import { closeSync, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { ExitwiseError } from '../errors.ts';
+import { clearField, create } from '@bufbuild/protobuf';
 import {
   type ModelProto,
+  StringStringEntryProtoSchema,
   type TensorProto,
   TensorProto_DataLocation,
+  TensorProtoSchema,
 } from './proto/onnx_pb.ts';
-import { forEachTensor } from './walk.ts';
+import { forEachGraph, forEachTensor } from './walk.ts';
 
 interface ExternalRef {
   location: string;
@@ -83,7 +86,13 @@ export function confinedPath(folder: string, location: string, tensor: TensorPro
 function readExternal(folder: string, tensor: TensorProto): Uint8Array {
   const ref = parseRef(tensor);
   const path = confinedPath(folder, ref.location, tensor);
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    // O_NOFOLLOW: a symlink swapped in after the checks above is still refused.
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  } catch (cause) {
+    throw externalError(tensor, `points to "${ref.location}", which cannot be opened: ${(cause as Error).message}`);
+  }
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw externalError(tensor, `points to "${ref.location}", which is not a regular file`);
@@ -112,9 +121,46 @@ export function resolveExternalData(model: ModelProto, folder: string): void {
   forEachTensor(model, (tensor) => {
     if (tensor.dataLocation !== TensorProto_DataLocation.EXTERNAL) return;
     tensor.rawData = readExternal(folder, tensor);
-    tensor.dataLocation = TensorProto_DataLocation.DEFAULT;
+    // Cleared, not set to DEFAULT: proto2 fields have presence, and an explicit DEFAULT would
+    // make the resolved model differ from one that never had external data.
+    clearField(tensor, TensorProtoSchema.field.dataLocation);
     tensor.externalData = [];
   });
+}
+
+/** Tensors at least this large go to the data file when saving with external data (ONNX's default too). */
+export const DEFAULT_EXTERNAL_THRESHOLD = 1024;
+
+/**
+ * Moves the raw_data of every initializer of at least `threshold` bytes into one data blob, in
+ * place: each tensor becomes EXTERNAL with `location`, `offset` and `length` entries. Returns the
+ * blob to write as `location` beside the model.
+ */
+export function externalizeInitializers(model: ModelProto, location: string, threshold = DEFAULT_EXTERNAL_THRESHOLD): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  forEachGraph(model, (graph) => {
+    for (const tensor of graph.initializer) {
+      if (tensor.dataLocation === TensorProto_DataLocation.EXTERNAL || tensor.rawData.byteLength < threshold) continue;
+      const length = tensor.rawData.byteLength;
+      chunks.push(tensor.rawData);
+      tensor.externalData = [
+        create(StringStringEntryProtoSchema, { key: 'location', value: location }),
+        create(StringStringEntryProtoSchema, { key: 'offset', value: String(offset) }),
+        create(StringStringEntryProtoSchema, { key: 'length', value: String(length) }),
+      ];
+      tensor.dataLocation = TensorProto_DataLocation.EXTERNAL;
+      tensor.rawData = new Uint8Array(0);
+      offset += length;
+    }
+  });
+  const blob = new Uint8Array(offset);
+  let at = 0;
+  for (const chunk of chunks) {
+    blob.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return blob;
 }
 
 /** True when any tensor of the model keeps its data in an external file. */

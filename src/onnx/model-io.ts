@@ -3,15 +3,23 @@
  * resolved safely inside the model's folder), atomic writes.
  */
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { dirname, join } from 'node:path';
+import { clone, create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ExitwiseError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
-import { resolveExternalData } from './external-data.ts';
+import { externalizeInitializers, resolveExternalData } from './external-data.ts';
 import { type ModelProto, ModelProtoSchema } from './proto/onnx_pb.ts';
 
 /** Protobuf messages cannot exceed 2 GiB; larger models must use external data. */
 export const MAX_MODEL_BYTES = 2 ** 31 - 1;
+
+/**
+ * Deepest message nesting the decoder accepts: protobuf C++'s default, so exitwise reads what
+ * ONNX Runtime reads. A subgraph level costs three messages (graph → node → attribute), so
+ * subgraphs nest at most 33 deep, and every later recursive walk over graphs (validation, shape
+ * inference, surgery) stays far from the stack limit.
+ */
+export const MAX_MESSAGE_NESTING = 100;
 
 export interface DecodeOptions {
   /** Refuse inputs larger than this many bytes (default: the protobuf limit, 2 GiB − 1). */
@@ -38,9 +46,9 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Mod
   }
   let model: ModelProto;
   try {
-    model = fromBinary(ModelProtoSchema, bytes);
+    model = fromBinary(ModelProtoSchema, bytes, { recursionLimit: MAX_MESSAGE_NESTING });
   } catch (cause) {
-    // RangeError covers both premature EOF and the stack overflow of absurdly deep nesting.
+    // Covers premature EOF, bad wire types, and nesting deeper than MAX_MESSAGE_NESTING.
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw new ExitwiseError('EXW_MODEL_DECODE', `${source} is not a valid ONNX protobuf: ${detail}`, {
       hint: 'The file may be truncated or not an ONNX model; re-export it.',
@@ -84,9 +92,34 @@ export function loadModel(path: string, options: LoadOptions = {}): ModelProto {
   return model;
 }
 
-/** Writes a model atomically (a temporary file renamed over the target): a kill never leaves half a model. */
-export function saveModel(path: string, model: ModelProto): void {
-  writeFileAtomic(path, encodeModel(model));
+export interface SaveOptions {
+  /**
+   * Store initializers of at least `threshold` bytes (default 1024) in the file `location`,
+   * beside the model (a bare file name). Needed above 2 GiB; ORT and exitwise both read it back.
+   */
+  externalData?: { location: string; threshold?: number };
+}
+
+/**
+ * Writes a model atomically (a temporary file renamed over the target): a kill never leaves half
+ * a model. With `externalData`, the data file is written first, so a model file never points to
+ * missing data. The given model is not changed.
+ */
+export function saveModel(path: string, model: ModelProto, options: SaveOptions = {}): void {
+  const external = options.externalData;
+  if (external === undefined) {
+    writeFileAtomic(path, encodeModel(model));
+    return;
+  }
+  if (!/^[^\\/]+$/.test(external.location) || external.location === '.' || external.location === '..') {
+    throw new ExitwiseError('EXW_EXTERNAL_DATA', `external data location "${external.location}" must be a bare file name`, {
+      hint: 'The data file lives beside the model; pass a name such as "model.onnx.data".',
+    });
+  }
+  const copy = clone(ModelProtoSchema, model);
+  const blob = externalizeInitializers(copy, external.location, external.threshold);
+  writeFileAtomic(join(dirname(path), external.location), blob);
+  writeFileAtomic(path, encodeModel(copy));
 }
 
 /** A new empty model with the given opset, for builders. */

@@ -104,7 +104,7 @@ export function rawByteLength(dataType: number, count: number): number {
   return Math.ceil((count * bits) / 8);
 }
 
-function typedFromBytes(dataType: number, bytes: Uint8Array, count: number): Exclude<TensorArray, string[]> {
+function typedFromBytes(dataType: number, bytes: Uint8Array): Exclude<TensorArray, string[]> {
   // Copy into an aligned buffer: raw_data slices of a larger protobuf buffer are rarely aligned.
   const buf = new Uint8Array(bytes).buffer;
   switch (dataType) {
@@ -118,50 +118,75 @@ function typedFromBytes(dataType: number, bytes: Uint8Array, count: number): Exc
     case DataType.UINT32: return new Uint32Array(buf);
     case DataType.INT64: return new BigInt64Array(buf);
     case DataType.UINT64: return new BigUint64Array(buf);
-    default: void count; return new Uint8Array(buf);
+    default: return new Uint8Array(buf);
   }
 }
 
 function allocate(dataType: number, count: number): Exclude<TensorArray, string[]> {
-  return typedFromBytes(dataType, new Uint8Array(rawByteLength(dataType, count)), count);
+  return typedFromBytes(dataType, new Uint8Array(rawByteLength(dataType, count)));
 }
 
-/** Decodes a tensor's values. Sizes that disagree with the dims give `EXW_TENSOR_DATA`. */
-export function tensorToArray(tensor: TensorProto): TensorValues {
-  const dataType = tensor.dataType;
-  const info = dataTypeInfo(dataType);
+/**
+ * Checks, without decoding, that a tensor's data agrees with its type and dims: the data field
+ * holds exactly the elements the dims call for. Gives `EXW_TENSOR_DATA` naming the tensor.
+ * External tensors that were not loaded are refused too: their size cannot be known here.
+ */
+export function checkTensorData(tensor: TensorProto): void {
+  dataSource(tensor);
+}
+
+/** Where a tensor's values sit, once the sizes have been checked. */
+type DataSource = 'string' | 'raw' | 'field';
+
+function dataSource(tensor: TensorProto): DataSource {
+  const info = dataTypeInfo(tensor.dataType);
   const dims = tensor.dims.map(Number);
   if (dims.some((d) => d < 0 || !Number.isSafeInteger(d))) {
-    throw tensorError(tensor, `has invalid dims [${dims.join(', ')}]`);
+    throw tensorError(tensor, `has invalid dims [${tensor.dims.join(', ')}]`);
   }
   const count = elementCount(dims);
   if (tensor.dataLocation === 1) {
     throw tensorError(tensor, 'keeps its data in an external file that was not loaded', 'Load the model with loadModel(path) so external data is resolved.');
   }
-  if (dataType === DataType.STRING) {
+  if (tensor.dataType === DataType.STRING) {
     if (tensor.stringData.length !== count) throw tensorError(tensor, `has ${tensor.stringData.length} strings for ${count} elements`);
-    const decoder = new TextDecoder();
-    return { dataType, dims, data: tensor.stringData.map((b) => decoder.decode(b)) };
+    return 'string';
   }
   if (tensor.rawData.byteLength > 0 || count === 0) {
-    const expected = rawByteLength(dataType, count);
+    const expected = rawByteLength(tensor.dataType, count);
     if (tensor.rawData.byteLength !== expected) {
       throw tensorError(tensor, `has ${tensor.rawData.byteLength} bytes of raw_data; ${info.name}[${dims.join(', ')}] needs ${expected}`);
     }
-    return { dataType, dims, data: typedFromBytes(dataType, tensor.rawData, count) };
+    return 'raw';
   }
-  const field = tensor[info.field] as ArrayLike<number | bigint | Uint8Array>;
+  const length = (tensor[info.field] as ArrayLike<unknown>).length;
   const expected = Math.ceil(count * info.fieldPerElement);
-  if (field.length !== expected) {
-    throw tensorError(tensor, `has ${field.length} values in ${info.field}; ${info.name}[${dims.join(', ')}] needs ${expected}`);
+  if (length !== expected) {
+    throw tensorError(tensor, `has ${length} values in ${info.field}; ${info.name}[${dims.join(', ')}] needs ${expected}`);
   }
+  return 'field';
+}
+
+/** Decodes a tensor's values. Sizes that disagree with the dims give `EXW_TENSOR_DATA`. */
+export function tensorToArray(tensor: TensorProto): TensorValues {
+  const source = dataSource(tensor);
+  const dataType = tensor.dataType;
+  const dims = tensor.dims.map(Number);
+  const count = elementCount(dims);
+  if (source === 'string') {
+    const decoder = new TextDecoder();
+    return { dataType, dims, data: tensor.stringData.map((b) => decoder.decode(b)) };
+  }
+  if (source === 'raw') return { dataType, dims, data: typedFromBytes(dataType, tensor.rawData) };
+  const info = dataTypeInfo(dataType);
+  const field = tensor[info.field] as ArrayLike<number | bigint>;
   const out = allocate(dataType, count);
   if (info.bits === 4) {
     // Packed 4-bit values: each int32_data entry holds one byte of two nibbles.
     const bytes = out as Uint8Array;
     for (let i = 0; i < field.length; i++) bytes[i] = Number(field[i]) & 0xff;
   } else if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
-    for (let i = 0; i < field.length; i++) out[i] = BigInt(field[i] as bigint);
+    for (let i = 0; i < field.length; i++) out[i] = BigInt(field[i]!);
   } else {
     for (let i = 0; i < field.length; i++) (out as Float32Array)[i] = Number(field[i]);
   }

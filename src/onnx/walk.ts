@@ -50,3 +50,4 @@ export function forEachTensor(model: ModelProto, visit: (tensor: TensorProto) =>
   });
   for (const fn of model.functions) visitNodes(fn.node);
 }
+

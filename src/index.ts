@@ -1,0 +1,30 @@
+/**
+ * exitwise: early-exit neural networks on ONNX and ONNX Runtime.
+ *
+ * The public API. Everything here is ONNX-in, ONNX-out: models are `ModelProto`s read with
+ * `loadModel`, built with `GraphBuilder`, measured with `analyzeCost`, cut with `splitModel`,
+ * and run with `createSession` on onnxruntime-node or onnxruntime-web.
+ */
+export { ExitwiseError, isExitwiseError, ERROR_CODES, type ErrorCode } from './errors.ts';
+export { VERSION } from './version.ts';
+
+export { decodeModel, encodeModel, loadModel, saveModel, emptyModel, DEFAULT_OPSET } from './onnx/model-io.ts';
+export type { ModelProto, GraphProto, NodeProto, TensorProto, ValueInfoProto } from './onnx/proto/onnx_pb.ts';
+export { DataType, dataTypeName, tensorToArray, arrayToTensor, type TensorValues } from './onnx/tensor-data.ts';
+export { validateModel, checkModel, type ValidationReport, type ValidationIssue } from './onnx/validate.ts';
+export { indexGraph, type GraphIndex } from './onnx/graph-index.ts';
+
+export { GraphBuilder, type Tensor } from './onnx/builder/index.ts';
+export { inferShapes, inferShapesStatic, formatShape } from './onnx/shapes/index.ts';
+export type { Dim, TensorShape, ShapeInference } from './onnx/shapes/types.ts';
+export { analyzeCost, cumulativeFlops, type CostReport, type NodeCost } from './onnx/cost/index.ts';
+
+export { extractSubgraph } from './onnx/surgery/extract.ts';
+export { splitModel, type Stage, type SplitOptions, type CrossingPolicy } from './onnx/surgery/split.ts';
+export { findCutPoints } from './onnx/surgery/cut-points.ts';
+export { inspectModel, inspectModelFile } from './onnx/inspect.ts';
+export { InspectReportSchema, type InspectReport } from './schemas/inspect.ts';
+
+export { createSession, type Session, type SessionOptions, type BackendKind, type RunOptions } from './runtime/session.ts';
+export { float32Tensor, int64Tensor, type TensorLike } from './runtime/tensor.ts';
+export { runModelWithIntermediates } from './runtime/intermediates.ts';

@@ -1,0 +1,3 @@
+/** The ONNX graph builder: `new GraphBuilder({ opset })`, typed op methods, `build()`. */
+export { GraphBuilder } from './nn-ops.ts';
+export type * from './types.ts';

@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   EXW_SURGERY: 65,
   /** The graph builder was used wrongly (bad attribute, mismatched shapes). */
   EXW_BUILD: 65,
+  /** A training graph cannot be built (no gradient rule for an op, unsupported attribute, bad loss or parameter). */
+  EXW_GRADIENT: 65,
+  /** A dataset is missing, corrupt (bad IDX magic, truncated, wrong dims) or fails its checksum. */
+  EXW_DATA: 66,
   /** ONNX Runtime refused to create a session or run it. */
   EXW_RUNTIME: 70,
   /** A file could not be read or written. */

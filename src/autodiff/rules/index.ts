@@ -1,0 +1,21 @@
+/** The gradient rules, keyed by ONNX op type (domain ai.onnx). */
+import type { GradientRule } from '../rule.ts';
+import { batchNormRules } from './batch-norm.ts';
+import { convRules } from './conv.ts';
+import { dropoutRules } from './dropout.ts';
+import { elementwiseRules } from './elementwise.ts';
+import { linearRules } from './linear.ts';
+import { poolRules } from './pool.ts';
+import { shapeRules } from './shape.ts';
+import { softmaxRules } from './softmax.ts';
+
+export const GRADIENT_RULES: ReadonlyMap<string, GradientRule> = new Map(Object.entries({
+  ...elementwiseRules,
+  ...shapeRules,
+  ...linearRules,
+  ...convRules,
+  ...poolRules,
+  ...batchNormRules,
+  ...softmaxRules,
+  ...dropoutRules,
+}));

@@ -6,9 +6,9 @@
  * `c*s`; one that changes in some other way is `'?'`.
  */
 import { clone, create } from '@bufbuild/protobuf';
-import type * as Ort from 'onnxruntime-node';
 import { ExitwiseError } from '../../errors.ts';
-import { encodeModel } from '../model-io.ts';
+import { createSession, type Session } from '../../runtime/session.ts';
+import type { TensorLike } from '../../runtime/tensor.ts';
 import { ModelProtoSchema, type ModelProto, ValueInfoProtoSchema } from '../proto/onnx_pb.ts';
 import { DataType, dataTypeFromName, dataTypeName } from '../tensor-data.ts';
 import { dimSymbols, evaluateDim, mulDims, UNKNOWN_DIM } from './dims.ts';
@@ -30,26 +30,25 @@ export async function runtimeShapes(
   const shapes = new Map<string, TensorShape>();
   const symbols = [...new Set([...inputs.values()].flatMap((s) => (s.dims === 'unknown' ? [] : s.dims.flatMap(dimSymbols))))];
   const base = (s: string): number => symbolValues[s] ?? 1;
-  let session: Ort.InferenceSession;
-  const ort = await import('onnxruntime-node');
+  let session: Session;
   try {
     const probe = clone(ModelProtoSchema, model);
     const graph = probe.graph!;
     const outputs = new Set(graph.output.map((o) => o.name));
     for (const name of names) if (!outputs.has(name)) graph.output.push(create(ValueInfoProtoSchema, { name }));
-    session = await ort.InferenceSession.create(encodeModel(probe), { graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
+    session = await createSession(probe, { optimizationLevel: 'disabled', threads: 1 });
   } catch (cause) {
     warnings.push(`ONNX Runtime could not load the model to measure ${names.length} unknown shape(s): ${(cause as Error).message}`);
     return { shapes, warnings };
   }
   try {
-    const run = async (value: (s: string) => number): Promise<Record<string, Ort.Tensor>> => {
-      const feeds: Record<string, Ort.Tensor> = {};
-      for (const [name, shape] of inputs) feeds[name] = zeroTensor(ort, name, shape, value);
-      return session.run(feeds, [...names]);
+    const run = async (value: (s: string) => number): Promise<Record<string, TensorLike>> => {
+      const feeds: Record<string, TensorLike> = {};
+      for (const [name, shape] of inputs) feeds[name] = zeroTensor(name, shape, value);
+      return session.run(feeds, { outputs: [...names] });
     };
     const baseRun = await run(base);
-    const symbolRuns: Record<string, Ort.Tensor>[] = [];
+    const symbolRuns: Record<string, TensorLike>[] = [];
     for (const s of symbols) symbolRuns.push(await run((t) => (t === s ? 2 * base(t) : base(t))));
     for (const name of names) {
       const t = baseRun[name]!;
@@ -73,20 +72,20 @@ function mapDim(d: number, runs: readonly (readonly [symbol: string, base: numbe
   return doubled === 2 * d && d % base === 0 ? mulDims(symbol, d / base) : UNKNOWN_DIM;
 }
 
-function zeroTensor(ort: typeof Ort, name: string, shape: TensorShape, value: (s: string) => number): Ort.Tensor {
+function zeroTensor(name: string, shape: TensorShape, value: (s: string) => number): TensorLike {
   if (shape.dims === 'unknown') throw new ExitwiseError('EXW_SHAPE', `input "${name}" has an unknown shape`);
   const dims = shape.dims.map((d) => evaluateDim(d, value) ?? 1);
   const count = dims.reduce((n, d) => n * d, 1);
   const type = dataTypeName(shape.dataType);
   switch (shape.dataType) {
-    case DataType.FLOAT: return new ort.Tensor('float32', new Float32Array(count), dims);
-    case DataType.DOUBLE: return new ort.Tensor('float64', new Float64Array(count), dims);
-    case DataType.INT64: return new ort.Tensor('int64', new BigInt64Array(count), dims);
-    case DataType.INT32: return new ort.Tensor('int32', new Int32Array(count), dims);
-    case DataType.BOOL: return new ort.Tensor('bool', new Uint8Array(count), dims);
-    case DataType.UINT8: return new ort.Tensor('uint8', new Uint8Array(count), dims);
-    case DataType.INT8: return new ort.Tensor('int8', new Int8Array(count), dims);
-    case DataType.FLOAT16: return new ort.Tensor('float16', new Uint16Array(count), dims);
+    case DataType.FLOAT: return { type: 'float32', data: new Float32Array(count), dims };
+    case DataType.DOUBLE: return { type: 'float64', data: new Float64Array(count), dims };
+    case DataType.INT64: return { type: 'int64', data: new BigInt64Array(count), dims };
+    case DataType.INT32: return { type: 'int32', data: new Int32Array(count), dims };
+    case DataType.BOOL: return { type: 'bool', data: new Uint8Array(count), dims };
+    case DataType.UINT8: return { type: 'uint8', data: new Uint8Array(count), dims };
+    case DataType.INT8: return { type: 'int8', data: new Int8Array(count), dims };
+    case DataType.FLOAT16: return { type: 'float16', data: new Uint16Array(count), dims };
     default: throw new ExitwiseError('EXW_SHAPE', `input "${name}" has type ${type}, which the shape probe cannot fill`);
   }
 }

@@ -23,8 +23,14 @@ export const ERROR_CODES = {
   EXW_BUILD: 65,
   /** A training graph cannot be built (no gradient rule for an op, unsupported attribute, bad loss or parameter). */
   EXW_GRADIENT: 65,
+  /** An exit policy, calibration or tuning target is invalid (unknown kind, wrong threshold count, NaN, bad outputs). */
+  EXW_POLICY: 65,
+  /** An early-exit bundle that is malformed: unknown format version, invalid manifest, missing files, models not matching it. */
+  EXW_BUNDLE: 65,
   /** A dataset is missing, corrupt (bad IDX magic, truncated, wrong dims) or fails its checksum. */
   EXW_DATA: 66,
+  /** A training checkpoint that is corrupt, truncated, of another format version, or of another model. */
+  EXW_CHECKPOINT: 65,
   /** ONNX Runtime refused to create a session or run it. */
   EXW_RUNTIME: 70,
   /** A file could not be read or written. */

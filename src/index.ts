@@ -28,3 +28,5 @@ export { InspectReportSchema, type InspectReport } from './schemas/inspect.ts';
 export { createSession, type Session, type SessionOptions, type BackendKind, type RunOptions } from './runtime/session.ts';
 export { float32Tensor, int64Tensor, type TensorLike } from './runtime/tensor.ts';
 export { runModelWithIntermediates } from './runtime/intermediates.ts';
+
+export { buildBackbone, backboneKinds, type Backbone, type BackboneSpec, type ResNetSpec, type PlainCnnSpec, type ParamInfo, type ParamRole } from './nn/index.ts';

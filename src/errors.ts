@@ -31,10 +31,14 @@ export const ERROR_CODES = {
   EXW_DATA: 66,
   /** A training checkpoint that is corrupt, truncated, of another format version, or of another model. */
   EXW_CHECKPOINT: 65,
+  /** Training diverged: the loss or the gradient norm became NaN or infinite. */
+  EXW_DIVERGED: 65,
   /** ONNX Runtime refused to create a session or run it. */
   EXW_RUNTIME: 70,
   /** A file could not be read or written. */
   EXW_IO: 74,
+  /** The user stopped a run (SIGINT/SIGTERM) after its state was saved; the hint says how to resume. */
+  EXW_INTERRUPTED: 130,
   /** A command-line usage error. */
   EXW_USAGE: 64,
 } as const;

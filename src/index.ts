@@ -30,3 +30,18 @@ export { float32Tensor, int64Tensor, type TensorLike } from './runtime/tensor.ts
 export { runModelWithIntermediates } from './runtime/intermediates.ts';
 
 export { buildBackbone, backboneKinds, type Backbone, type BackboneSpec, type ResNetSpec, type PlainCnnSpec, type ParamInfo, type ParamRole } from './nn/index.ts';
+
+export { loadDataset, datasetSpec, DATASETS } from './data/registry.ts';
+export type { Dataset, DatasetSplit } from './data/dataset.ts';
+export { splitTrainVal } from './data/splits.ts';
+export { BatchLoader, type Batch } from './data/loader.ts';
+
+export { buildTrainingGraph, exportInference, opsWithGradientRules, type TrainingGraph, type TrainingGraphOptions } from './autodiff/index.ts';
+export * from './train/index.ts';
+
+export * from './exits/index.ts';
+export * from './exits/policies/index.ts';
+export * from './exits/tuning/index.ts';
+export { calibrateExits, fitTemperature } from './exits/calibration.ts';
+export { reliability } from './exits/metrics.ts';
+export * from './bundle/index.ts';

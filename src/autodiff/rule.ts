@@ -14,8 +14,15 @@ export interface ForwardContext {
   readonly emit: GraphEmitter;
   /** Static dims of a forward tensor; `EXW_GRADIENT` when they are not known. */
   dims(name: string): Dim[];
-  /** The constant values of an initializer input, or undefined when it is computed. */
+  /** The ONNX data type of a forward tensor (0 when unknown). */
+  dataType(name: string): number;
+  /** The constant values of an initializer (or Constant node) input, or undefined when it is computed. */
   constant(name: string): number[] | undefined;
+  /**
+   * Whether the node runs in training mode (see modes.ts). Only BatchNormalization and Dropout
+   * behave differently; their rules read it.
+   */
+  readonly training: boolean;
   /** Throws `EXW_GRADIENT` naming the node. */
   fail(message: string): never;
 }
@@ -40,8 +47,9 @@ export interface BackwardContext extends ForwardContext {
 
 export interface GradientRule {
   /**
-   * Emits the node as it runs in a training graph. Absent: the node is copied unchanged. Only
-   * nodes on a path from a trainable parameter to the loss are rewritten.
+   * Emits the node as it runs in a training graph. Absent: the node is copied unchanged. Called
+   * for nodes on a path from a trainable parameter to the loss, and for BatchNormalization and
+   * Dropout nodes in training mode anywhere.
    */
   forward?(ctx: ForwardContext): ForwardRewrite;
   /** Gradients of the inputs (an entry per input; undefined where none is wanted or defined). */

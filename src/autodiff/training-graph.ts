@@ -10,8 +10,10 @@ import { describeNode, indexGraph } from '../onnx/graph-index.ts';
 import { type ModelProto, ModelProtoSchema, type NodeProto, type ValueInfoProto } from '../onnx/proto/onnx_pb.ts';
 import { inferShapesStatic, valueInfoFromShape } from '../onnx/shapes/index.ts';
 import type { Dim, TensorShape } from '../onnx/shapes/types.ts';
-import { DataType, tensorToArray } from '../onnx/tensor-data.ts';
+import { DataType } from '../onnx/tensor-data.ts';
+import { constantValues } from './constants.ts';
 import { GraphEmitter } from './emitter.ts';
+import { DEFAULT_TRAINING_MODE, MODE_DEPENDENT_OPS, type NodeMode, type TrainingMode, trainingNodes } from './modes.ts';
 import { reachability } from './reachability.ts';
 import type { BackwardContext, ForwardContext, ForwardRewrite } from './rule.ts';
 import { GRADIENT_RULES } from './rules/index.ts';
@@ -28,6 +30,13 @@ export interface TrainingGraphOptions {
   trainable: readonly string[];
   /** Overrides declared graph-input shapes for shape inference (e.g. `{ x: ['N', 1, 28, 28] }`). */
   inputShapes?: Record<string, Dim[]>;
+  /**
+   * Which BatchNormalization and Dropout nodes run in training mode (default
+   * `'trainable-paths'`: those the graph differentiates; `'all'`; `'none'`). See modes.ts.
+   */
+  trainingMode?: TrainingMode;
+  /** Per-node overrides of `trainingMode`, by node name. */
+  nodeModes?: Record<string, NodeMode>;
 }
 
 export interface TrainingGraph {
@@ -75,6 +84,7 @@ export function buildTrainingGraph(forward: ModelProto, options: TrainingGraphOp
     throw gradientError(`loss "${loss}" has shape [${lossShape.dims.join(', ')}]; it must hold one element`, 'Reduce the loss with reduction "mean" or ReduceMean.');
   }
   const { requiresGrad, active } = reachability(index, trainable, loss, shapes);
+  const training = trainingNodes(index, active, options.trainingMode ?? DEFAULT_TRAINING_MODE, options.nodeModes ?? {});
 
   const taken = [...graph.node.flatMap((n) => [n.name, ...n.input, ...n.output]), ...graph.input.map((v) => v.name), ...index.initializers.keys()];
   const fwd = new GraphEmitter(taken, 'train/', opset);
@@ -84,21 +94,20 @@ export function buildTrainingGraph(forward: ModelProto, options: TrainingGraphOp
     if (s === undefined || s.dims === 'unknown') throw nodeError(node, i, `needs the shape of "${name}", which shape inference could not determine`, 'Declare the input shapes (inputShapes) or add value_info.');
     return s.dims;
   };
-  const constant = (name: string) => {
-    const t = index.initializers.get(name);
-    return t === undefined ? undefined : Array.from(tensorToArray(t).data as ArrayLike<number | bigint>, Number);
-  };
+  const constant = (name: string) => constantValues(index, name);
   const forwardContext = (node: NodeProto, i: number, emit: GraphEmitter): ForwardContext => ({
-    node, emit, dims: dims(node, i), constant, fail: (m) => { throw nodeError(node, i, m); },
+    node, emit, dims: dims(node, i), dataType: (name) => shapes.get(name)?.dataType ?? 0, constant, training: training.has(i), fail: (m) => { throw nodeError(node, i, m); },
   });
 
-  // Forward pass: nodes in topological order, active ones in their training form.
+  // Forward pass: nodes in topological order; active ones, and nodes in training mode, in their training form.
   const activeSet = new Set(active);
   const rewrites = new Map<number, ForwardRewrite>();
   for (const i of index.order) {
     const node = graph.node[i]!;
-    const rule = activeSet.has(i) ? GRADIENT_RULES.get(node.opType) : undefined;
-    if (activeSet.has(i) && (rule === undefined || (node.domain !== '' && node.domain !== 'ai.onnx'))) {
+    const standard = node.domain === '' || node.domain === 'ai.onnx';
+    const rewritten = activeSet.has(i) || (training.has(i) && standard && MODE_DEPENDENT_OPS.has(node.opType));
+    const rule = rewritten && standard ? GRADIENT_RULES.get(node.opType) : undefined;
+    if (activeSet.has(i) && rule === undefined) {
       throw nodeError(node, i, `has no gradient rule (rules exist for ${[...GRADIENT_RULES.keys()].sort().join(', ')})`,
         'Freeze the parameters that feed it, or rewrite the model with supported ops.');
     }

@@ -6,10 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { ExitwiseError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { inspectCommand } from './commands/inspect.ts';
+import { trainCommand } from './commands/train.ts';
 import { reportError } from './output.ts';
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: ((program: Command) => void)[] = [inspectCommand];
+const COMMANDS: ((program: Command) => void)[] = [inspectCommand, trainCommand];
 
 export function buildProgram(): Command {
   const program = new Command('exitwise')

@@ -37,6 +37,11 @@ export interface DataSource {
   label: string;
   /** What the user can do to make this source work, for the error hint. */
   remedy?: string;
+  /**
+   * The user named this source (`--data DIR`): when it fails, the search stops there rather than
+   * falling through to the others, so a mistyped folder is not masked by another copy.
+   */
+  explicit?: boolean;
   /** The files, or the reason this source does not have them. */
   locate(): Promise<IdxFiles | string>;
 }
@@ -47,6 +52,11 @@ export async function locateFirst(dataset: string, sources: DataSource[]): Promi
   for (const source of sources) {
     const found = await source.locate();
     if (typeof found !== 'string') return found;
+    if (source.explicit === true) {
+      throw new ExitwiseError('EXW_DATA', `dataset ${dataset} not found in ${source.label}: ${found}`, {
+        hint: `That folder is the only place looked at when given: make it hold the four IDX files (plain or .gz: ${Object.values(IDX_FILE_NAMES).join(', ')}), or leave it out to use the default sources.`,
+      });
+    }
     failures.push(`  ${failures.length + 1}. ${source.label}: ${found}`);
   }
   throw new ExitwiseError('EXW_DATA', `dataset ${dataset} not found. Tried, in order:\n${failures.join('\n')}`, {
@@ -63,11 +73,14 @@ export function folderSource(folder: {
   remedy?: string;
   /** Why an unset `dir` is not there, e.g. `EXITWISE_DATA is not set`. */
   unsetReason?: string;
+  /** A folder the user named: when set and failing, no other source is tried (see {@link DataSource.explicit}). */
+  explicit?: boolean;
 }): DataSource {
   const { label, dir, remedy, unsetReason = 'not given' } = folder;
   return {
     label,
     ...(remedy === undefined ? {} : { remedy }),
+    ...(folder.explicit === true && dir !== undefined ? { explicit: true } : {}),
     locate: async () => (dir === undefined ? unsetReason : idxFilesIn(dir)),
   };
 }

@@ -10,3 +10,4 @@ export type { Schedule, ScheduleConfig, ScheduleKind, ScheduleOptions, ResolvedS
 export { clipGradients, clipGradNorm, clipGradValue, globalGradNorm, resolveClipConfig, type ClipConfig } from './clip.ts';
 export { saveCheckpoint, loadCheckpoint, latestCheckpointPath, restoreCheckpoint, LATEST_POINTER, CHECKPOINT_FORMAT_VERSION } from './checkpoint.ts';
 export type { TrainingCheckpoint, LoadedCheckpoint, JsonValue, SaveCheckpointOptions } from './checkpoint.ts';
+export { train, resumeTraining } from './trainer.ts';

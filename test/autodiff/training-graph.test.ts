@@ -44,14 +44,14 @@ describe('buildTrainingGraph', () => {
       inputs: { x: ['N', 1, 5, 5], labels: [['N'], DataType.INT64] },
       initializers: { 'trunk.w': param([2, 1, 3, 3]), 'h1.w': param([3, 18]), 'h1.b': param([3]), 'h2.w': param([3, 18]) },
       nodes: [
-        node('Conv', ['x', 'trunk.w'], ['t']), node('Tanh', ['t'], ['tt']), node('Flatten', ['tt'], ['f']),
+        node('Conv', ['x', 'trunk.w'], ['t']), node('Sin', ['t'], ['tt']), node('Flatten', ['tt'], ['f']),
         node('Gemm', ['f', 'h1.w', 'h1.b'], ['l1'], [intAttr('transB', 1)]), sce('l1', 'loss1'),
         node('Gemm', ['f', 'h2.w'], ['l2'], [intAttr('transB', 1)]), sce('l2', 'loss2'),
         node('Add', ['loss1', 'loss2'], ['loss']),
       ],
       outputs: ['loss'],
     });
-    // Tanh has no gradient rule: the frozen trunk never needs one.
+    // Sin has no gradient rule: the frozen trunk never needs one.
     const { model: training, gradientNames, parameterInputs } = buildTrainingGraph(model, { loss: 'loss', trainable: ['h1.w', 'h1.b'] });
     assert.deepEqual([...gradientNames.keys()], ['h1.w', 'h1.b']);
     assert.deepEqual(parameterInputs, ['h1.w', 'h1.b']);
@@ -71,11 +71,11 @@ describe('buildTrainingGraph', () => {
     const model = testModel({
       inputs: { x: [2, 3], labels: [[2], DataType.INT64] },
       initializers: { w: param([3, 3]) },
-      nodes: [node('MatMul', ['x', 'w'], ['h']), node('Tanh', ['h'], ['logits']), sce('logits', 'loss')],
+      nodes: [node('MatMul', ['x', 'w'], ['h']), node('Sin', ['h'], ['logits']), sce('logits', 'loss')],
       outputs: ['loss'],
     });
     const fails = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e) => isExitwiseError(e, 'EXW_GRADIENT') && pattern.test(e.message));
-    fails(() => buildTrainingGraph(model, { loss: 'loss', trainable: ['w'] }), /Tanh.*has no gradient rule/);
+    fails(() => buildTrainingGraph(model, { loss: 'loss', trainable: ['w'] }), /Sin.*has no gradient rule/);
     fails(() => buildTrainingGraph(model, { loss: 'nope', trainable: ['w'] }), /loss tensor "nope"/);
     fails(() => buildTrainingGraph(model, { loss: 'loss', trainable: ['x'] }), /"x" is not an initializer/);
     fails(() => buildTrainingGraph(model, { loss: 'h', trainable: ['w'] }), /must hold one element/);

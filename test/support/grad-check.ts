@@ -3,7 +3,7 @@
  * float64 reference's backprop, and that backprop against float64 central finite differences.
  */
 import * as ort from 'onnxruntime-node';
-import { buildTrainingGraph, type TrainingGraph } from '../../src/autodiff/training-graph.ts';
+import { buildTrainingGraph, type TrainingGraph, type TrainingGraphOptions } from '../../src/autodiff/training-graph.ts';
 import { encodeModel } from '../../src/onnx/model-io.ts';
 import type { ModelProto } from '../../src/onnx/proto/onnx_pb.ts';
 import { DataType, tensorToArray } from '../../src/onnx/tensor-data.ts';
@@ -57,9 +57,9 @@ export interface GradCheck {
 /** Builds the training graph for `trainable`, runs it on ORT and checks every gradient both ways. */
 export async function checkGradients(
   forward: ModelProto, feeds: Record<string, Tensor64>, loss: string, trainable: string[],
-  options: ReferenceOptions & { directions?: number } = {},
+  options: ReferenceOptions & { directions?: number; graph?: Omit<TrainingGraphOptions, 'loss' | 'trainable'> } = {},
 ): Promise<GradCheck> {
-  const training = buildTrainingGraph(forward, { loss, trainable });
+  const training = buildTrainingGraph(forward, { ...options.graph, loss, trainable });
   const ortOut = await runTraining(training, forward, feeds);
   const ref = referenceGradients(forward, feeds, loss, trainable, options);
   const ortError = new Map<string, number>();

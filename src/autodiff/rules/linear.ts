@@ -35,20 +35,29 @@ function transposeLast(ctx: BackwardContext, name: string, rank: number): string
   return ctx.emit.op('Transpose', [name], [intsAttr('perm', perm)]);
 }
 
-/** Y = A·B with batch broadcasting: dA = dY·Bᵀ, dB = Aᵀ·dY, each summed over broadcast batch axes. */
+/**
+ * Y = A·B with batch broadcasting: dA = dY·Bᵀ, dB = Aᵀ·dY, each summed over broadcast batch axes.
+ * 1-D operands are promoted as numpy does (a → [1, K], b → [K, 1], the output lacking that axis)
+ * and their gradients squeezed back.
+ */
 const matmul: GradientRule = {
   backward(ctx: BackwardContext) {
     const { emit, node } = ctx;
-    const [A, B] = [node.input[0]!, node.input[1]!];
-    const [aDims, bDims, yDims] = [ctx.dims(A), ctx.dims(B), ctx.dims(node.output[0]!)];
-    if (aDims.length < 2 || bDims.length < 2) ctx.fail('MatMul gradients need operands of rank ≥ 2 (reshape 1-D operands first)');
-    const dy = ctx.dy(0)!;
-    const batch = yDims.slice(0, -2);
+    const [A0, B0] = [node.input[0]!, node.input[1]!];
+    const [aVec, bVec] = [ctx.dims(A0).length === 1, ctx.dims(B0).length === 1];
+    const A = aVec ? emit.op('Unsqueeze', [A0, emit.int64s([0])]) : A0;
+    const B = bVec ? emit.op('Unsqueeze', [B0, emit.int64s([1])]) : B0;
+    const aDims = aVec ? [1, ...ctx.dims(A0)] : ctx.dims(A0);
+    const bDims = bVec ? [...ctx.dims(B0), 1] : ctx.dims(B0);
+    const lost = aVec && bVec ? [0, 1] : aVec ? [-2] : bVec ? [-1] : [];
+    const dy = lost.length === 0 ? ctx.dy(0)! : emit.op('Unsqueeze', [ctx.dy(0)!, emit.int64s(lost)]);
+    const batch = ctx.dims(node.output[0]!).slice(0, aVec && bVec ? 0 : lost.length === 0 ? -2 : -1);
+    const back = (g: string, vec: boolean, axis: number) => (vec ? emit.op('Squeeze', [g, emit.int64s([axis])]) : g);
     const dA = ctx.wants(0)
-      ? reduceToShape(emit, emit.op('MatMul', [dy, transposeLast(ctx, B, bDims.length)]), [...batch, ...aDims.slice(-2)], aDims, A)
+      ? back(reduceToShape(emit, emit.op('MatMul', [dy, transposeLast(ctx, B, bDims.length)]), [...batch, ...aDims.slice(-2)], aDims, A), aVec, 0)
       : undefined;
     const dB = ctx.wants(1)
-      ? reduceToShape(emit, emit.op('MatMul', [transposeLast(ctx, A, aDims.length), dy]), [...batch, ...bDims.slice(-2)], bDims, B)
+      ? back(reduceToShape(emit, emit.op('MatMul', [transposeLast(ctx, A, aDims.length), dy]), [...batch, ...bDims.slice(-2)], bDims, B), bVec, 1)
       : undefined;
     return [dA, dB];
   },

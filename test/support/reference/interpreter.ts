@@ -11,8 +11,8 @@ import { REFERENCE_OPS } from './ops/index.ts';
 import { addInto, type Tensor64, tensor } from './tensor.ts';
 
 export interface ReferenceOptions {
-  /** Batch statistics in BatchNormalization, masks in Dropout (default false). */
-  training?: boolean;
+  /** Batch statistics in BatchNormalization, masks in Dropout (default false); a set names the nodes in training mode. */
+  training?: boolean | ReadonlySet<string>;
   /** Dropout masks keyed by the Dropout node's output name. */
   masks?: ReadonlyMap<string, Tensor64>;
   /** Replaces initializer values (finite differences perturb weights through this). */
@@ -38,7 +38,8 @@ function forward(model: ModelProto, feeds: Record<string, Tensor64>, options: Re
     const node = graph.node[i]!;
     const op = REFERENCE_OPS.get(node.opType);
     if (op === undefined) throw new Error(`reference: no op ${node.opType}`);
-    const ctx: RefContext = { node, training: options.training ?? false, masks: options.masks ?? new Map() };
+    const training = typeof options.training === 'boolean' ? options.training : options.training?.has(node.name) ?? false;
+    const ctx: RefContext = { node, training, masks: options.masks ?? new Map() };
     contexts.set(i, ctx);
     const outs = op.forward(node.input.map((n) => (n === '' ? undefined : values.get(n))), ctx);
     node.output.forEach((name, k) => { if (name !== '' && outs[k] !== undefined) values.set(name, outs[k]!); });

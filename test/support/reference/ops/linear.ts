@@ -1,4 +1,4 @@
-/** Reference Gemm and MatMul (rank ≥ 2, batch broadcasting) with direct-loop backward. */
+/** Reference Gemm and MatMul (1-D operands promoted as numpy does, batch broadcasting) with direct-loop backward. */
 import { readFloat, readInt } from '../../../../src/autodiff/attributes.ts';
 import type { NodeProto } from '../../../../src/onnx/proto/onnx_pb.ts';
 import { broadcastDims, broadcastIndex, sizeOf, type Tensor64, tensor } from '../tensor.ts';
@@ -27,6 +27,11 @@ function forEachMatMulMac(a: Tensor64, b: Tensor64, visit: (ai: number, bi: numb
   return [...batch, M, N];
 }
 
+/** numpy's 1-D promotion: a vector a is [1, K], a vector b is [K, 1] (same data, flat indices unchanged). */
+function promote(a: Tensor64, b: Tensor64): [Tensor64, Tensor64] {
+  return [a.dims.length === 1 ? { dims: [1, a.dims[0]!], data: a.data } : a, b.dims.length === 1 ? { dims: [b.dims[0]!, 1], data: b.data } : b];
+}
+
 export const linearOps: Record<string, RefOp> = {
   Gemm: {
     forward([a, b, c], { node }) {
@@ -53,16 +58,19 @@ export const linearOps: Record<string, RefOp> = {
     },
   },
   MatMul: {
-    forward([a, b]) {
+    forward([a0, b0]) {
+      const [a, b] = promote(a0!, b0!);
       const sums: number[] = [];
-      const dims = forEachMatMulMac(a!, b!, (ai, bi, yi) => { sums[yi] = (sums[yi] ?? 0) + a!.data[ai]! * b!.data[bi]!; });
-      return [tensor(dims, Array.from({ length: sizeOf(dims) }, (_, i) => sums[i] ?? 0))];
+      const dims = forEachMatMulMac(a, b, (ai, bi, yi) => { sums[yi] = (sums[yi] ?? 0) + a.data[ai]! * b.data[bi]!; });
+      const kept = dims.filter((_, i) => !(a0!.dims.length === 1 && i === dims.length - 2) && !(b0!.dims.length === 1 && i === dims.length - 1));
+      return [tensor(kept, Array.from({ length: sizeOf(dims) }, (_, i) => sums[i] ?? 0))];
     },
-    backward([a, b], _y, [dy]) {
-      const [da, db] = [tensor(a!.dims), tensor(b!.dims)];
-      forEachMatMulMac(a!, b!, (ai, bi, yi) => {
-        da.data[ai]! += dy!.data[yi]! * b!.data[bi]!;
-        db.data[bi]! += dy!.data[yi]! * a!.data[ai]!;
+    backward([a0, b0], _y, [dy]) {
+      const [a, b] = promote(a0!, b0!);
+      const [da, db] = [tensor(a0!.dims), tensor(b0!.dims)];
+      forEachMatMulMac(a, b, (ai, bi, yi) => {
+        da.data[ai]! += dy!.data[yi]! * b.data[bi]!;
+        db.data[bi]! += dy!.data[yi]! * a.data[ai]!;
       });
       return [da, db];
     },

@@ -1,9 +1,9 @@
 /**
  * Reference BatchNormalization: batch statistics (biased variance, as in the normalization
- * itself) in training mode, running statistics otherwise; direct-loop backward.
+ * itself) in training mode, running statistics otherwise; LayerNormalization; direct-loop backward.
  */
-import { readFloat } from '../../../../src/autodiff/attributes.ts';
-import { type Tensor64, tensor } from '../tensor.ts';
+import { readFloat, readInt } from '../../../../src/autodiff/attributes.ts';
+import { broadcastIndex, sizeOf, type Tensor64, tensor } from '../tensor.ts';
 import type { RefOp } from './op.ts';
 
 interface Stats {
@@ -60,3 +60,52 @@ export const normalizationOps: Record<string, RefOp> = {
     },
   },
 };
+
+/** LayerNormalization over the axes from `axis` on; outputs Y, Mean and InvStdDev (kept dims). */
+export const layerNormOps: Record<string, RefOp> = {
+  LayerNormalization: {
+    forward([x, scale, bias], { node }) {
+      const { rows, size, scaleAt, statDims } = lnLayout(x!, scale!, node);
+      const y = tensor(x!.dims);
+      const [mean, invStd] = [tensor(statDims), tensor(statDims)];
+      for (let r = 0; r < rows; r++) {
+        const row = x!.data.subarray(r * size, (r + 1) * size);
+        const m = row.reduce((s, v) => s + v, 0) / size;
+        const inv = 1 / Math.sqrt(row.reduce((s, v) => s + (v - m) ** 2, 0) / size + readFloat(node, 'epsilon', 1e-5));
+        [mean.data[r], invStd.data[r]] = [m, inv];
+        row.forEach((v, j) => { y.data[r * size + j] = (v - m) * inv * scale!.data[scaleAt[j]!]! + (bias?.data[scaleAt[j]!] ?? 0); });
+      }
+      return [y, mean, invStd];
+    },
+    backward([x, scale, bias], [, mean, invStd], [dy], { node }) {
+      const { rows, size, scaleAt } = lnLayout(x!, scale!, node);
+      const [dx, dscale] = [tensor(x!.dims), tensor(scale!.dims)];
+      const dbias = bias === undefined ? undefined : tensor(bias.dims);
+      for (let r = 0; r < rows; r++) {
+        const [m, inv] = [mean!.data[r]!, invStd!.data[r]!];
+        const at = (j: number) => r * size + j;
+        const xhat = (j: number) => (x!.data[at(j)]! - m) * inv;
+        const g = (j: number) => dy!.data[at(j)]! * scale!.data[scaleAt[j]!]!;
+        let [meanG, meanGX] = [0, 0];
+        for (let j = 0; j < size; j++) { meanG += g(j) / size; meanGX += (g(j) * xhat(j)) / size; }
+        for (let j = 0; j < size; j++) {
+          dx.data[at(j)] = inv * (g(j) - meanG - xhat(j) * meanGX);
+          dscale.data[scaleAt[j]!]! += dy!.data[at(j)]! * xhat(j);
+          if (dbias !== undefined) dbias.data[scaleAt[j]!]! += dy!.data[at(j)]!;
+        }
+      }
+      return [dx, dscale, dbias];
+    },
+  },
+};
+
+function lnLayout(x: Tensor64, scale: Tensor64, node: Parameters<RefOp['forward']>[1]['node']) {
+  const rank = x.dims.length;
+  const a = readInt(node, 'axis', -1) < 0 ? readInt(node, 'axis', -1) + rank : readInt(node, 'axis', -1);
+  const normDims = x.dims.slice(a);
+  const size = sizeOf(normDims);
+  return {
+    rows: x.data.length / size, size, scaleAt: broadcastIndex(normDims, scale.dims),
+    statDims: x.dims.map((d, i) => (i < a ? d : 1)),
+  };
+}

@@ -16,7 +16,7 @@ function forEachOutput(dims: number[], OH: number, OW: number, visit: (plane: nu
 export const poolOps: Record<string, RefOp> = {
   MaxPool: {
     forward([x], { node }) {
-      const win = window2d(node, undefined);
+      const win = window2d(node, undefined, x!.dims.slice(2));
       const [H, W] = x!.dims.slice(2) as [number, number];
       const [OH, OW] = win.out(H, W);
       const dims = [x!.dims[0]!, x!.dims[1]!, OH, OW];
@@ -40,7 +40,7 @@ export const poolOps: Record<string, RefOp> = {
   },
   AveragePool: {
     forward([x], { node }) {
-      const win = window2d(node, undefined);
+      const win = window2d(node, undefined, x!.dims.slice(2));
       const includePad = readInt(node, 'count_include_pad', 0) === 1;
       const [H, W] = x!.dims.slice(2) as [number, number];
       const [OH, OW] = win.out(H, W);
@@ -53,7 +53,7 @@ export const poolOps: Record<string, RefOp> = {
       return [y];
     },
     backward([x], [y], [dy], { node }) {
-      const win = window2d(node, undefined);
+      const win = window2d(node, undefined, x!.dims.slice(2));
       const includePad = readInt(node, 'count_include_pad', 0) === 1;
       const [H, W] = x!.dims.slice(2) as [number, number];
       const dx = tensor(x!.dims);

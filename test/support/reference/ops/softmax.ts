@@ -1,5 +1,6 @@
-/** Reference Softmax, LogSoftmax (any axis), SoftmaxCrossEntropyLoss ([N, C] scores, mean or sum). */
+/** Reference Softmax, LogSoftmax (any axis), SoftmaxCrossEntropyLoss ([N, C, d…] scores; weights, ignore_index; mean, sum, none). */
 import { readInt, readString } from '../../../../src/autodiff/attributes.ts';
+import type { NodeProto } from '../../../../src/onnx/proto/onnx_pb.ts';
 import { type Tensor64, tensor } from '../tensor.ts';
 import type { RefOp } from './op.ts';
 
@@ -21,6 +22,22 @@ function logSoftmaxOf(x: Tensor64, axis: number): Tensor64 {
     for (const i of offs) y.data[i] = x.data[i]! - lse;
   });
   return y;
+}
+
+/**
+ * Per label (scores [N, C, d…], labels [N, d…]): the flat index of its log-probability, its
+ * weight (class weight, 0 when ignored), and the mean's divisor Σ weights.
+ */
+function sceTerms(scores: Tensor64, labels: Tensor64, weights: Tensor64 | undefined, node: NodeProto) {
+  const C = scores.dims[1]!;
+  const inner = scores.dims.slice(2).reduce((p, d) => p * d, 1);
+  const ignore = node.attribute.find((a) => a.name === 'ignore_index');
+  const picks = Array.from(labels.data, (label, k) => {
+    const [n, j] = [Math.floor(k / inner), k % inner];
+    const w = ignore !== undefined && label === Number(ignore.i) ? 0 : weights === undefined ? 1 : weights.data[label]!;
+    return { at: (n * C + label) * inner + j, w, label };
+  });
+  return { picks, total: picks.reduce((s, p) => s + p.w, 0), C, inner };
 }
 
 export const softmaxOps: Record<string, RefOp> = {
@@ -47,18 +64,28 @@ export const softmaxOps: Record<string, RefOp> = {
     },
   },
   SoftmaxCrossEntropyLoss: {
-    forward([scores, labels], { node }) {
+    forward([scores, labels, weights], { node }) {
       const logp = logSoftmaxOf(scores!, 1);
-      const [N, C] = scores!.dims as [number, number];
-      let total = 0;
-      for (let n = 0; n < N; n++) total -= logp.data[n * C + labels!.data[n]!]!;
-      return [tensor([], [readString(node, 'reduction', 'mean') === 'mean' ? total / N : total]), logp];
+      const { picks, total } = sceTerms(scores!, labels!, weights, node);
+      const losses = picks.map(({ at, w }) => (w === 0 ? 0 : -w * logp.data[at]!));
+      const reduction = readString(node, 'reduction', 'mean');
+      const sum = losses.reduce((a, b) => a + b, 0);
+      const loss = reduction === 'none' ? tensor(labels!.dims, losses) : tensor([], [reduction === 'mean' ? sum / total : sum]);
+      return [loss, logp];
     },
-    backward([scores, labels], [, logp], [dloss], { node }) {
-      const [N, C] = scores!.dims as [number, number];
-      const scale = dloss!.data[0]! / (readString(node, 'reduction', 'mean') === 'mean' ? N : 1);
-      const d = tensor(scores!.dims, logp!.data.map((v, i) => (Math.exp(v) - (i % C === labels!.data[Math.floor(i / C)]! ? 1 : 0)) * scale));
-      return [d, undefined];
+    backward([scores, labels, weights], [, logp], [dloss], { node }) {
+      const { picks, total, C, inner } = sceTerms(scores!, labels!, weights, node);
+      const reduction = readString(node, 'reduction', 'mean');
+      const d = tensor(scores!.dims);
+      picks.forEach(({ w, label }, k) => {
+        const g = reduction === 'none' ? dloss!.data[k]! : dloss!.data[0]! / (reduction === 'mean' ? total : 1);
+        const [n, j] = [Math.floor(k / inner), k % inner];
+        for (let c = 0; c < C; c++) {
+          const i = (n * C + c) * inner + j;
+          d.data[i] = w * g * (Math.exp(logp!.data[i]!) - (c === label ? 1 : 0));
+        }
+      });
+      return [d, undefined, undefined];
     },
   },
 };

@@ -1,5 +1,5 @@
 /** 2-D sliding-window geometry shared by the reference Conv and pooling ops. */
-import { readInts } from '../../../../src/autodiff/attributes.ts';
+import { readInts, readString } from '../../../../src/autodiff/attributes.ts';
 import type { NodeProto } from '../../../../src/onnx/proto/onnx_pb.ts';
 
 export interface Window2d {
@@ -12,11 +12,23 @@ export interface Window2d {
   out(h: number, w: number): [number, number];
 }
 
-export function window2d(node: NodeProto, kernel: number[] | undefined): Window2d {
+/**
+ * The window of a Conv or pooling node over an input of spatial size `input` ([H, W]), with
+ * auto_pad SAME_UPPER / SAME_LOWER (output ceil(size / stride), odd padding cell at the end /
+ * start) and VALID resolved into pads.
+ */
+export function window2d(node: NodeProto, kernel: number[] | undefined, input: readonly number[]): Window2d {
   const k = (readInts(node, 'kernel_shape') ?? kernel)!;
   const s = readInts(node, 'strides') ?? [1, 1];
   const d = readInts(node, 'dilations') ?? [1, 1];
-  const p = readInts(node, 'pads') ?? [0, 0, 0, 0];
+  const autoPad = readString(node, 'auto_pad', 'NOTSET');
+  let p = readInts(node, 'pads') ?? [0, 0, 0, 0];
+  if (autoPad === 'VALID') p = [0, 0, 0, 0];
+  if (autoPad.startsWith('SAME')) {
+    const total = [0, 1].map((i) => Math.max(0, (Math.ceil(input[i]! / s[i]!) - 1) * s[i]! + (k[i]! - 1) * d[i]! + 1 - input[i]!));
+    const small = total.map((t) => Math.floor(t / 2));
+    p = autoPad === 'SAME_UPPER' ? [small[0]!, small[1]!, total[0]! - small[0]!, total[1]! - small[1]!] : [total[0]! - small[0]!, total[1]! - small[1]!, small[0]!, small[1]!];
+  }
   const size = (n: number, i: number) => Math.floor((n + p[i]! + p[i + 2]! - d[i]! * (k[i]! - 1) - 1) / s[i]!) + 1;
   return {
     k: [k[0]!, k[1]!], s: [s[0]!, s[1]!], d: [d[0]!, d[1]!], p: [p[0]!, p[1]!, p[2]!, p[3]!],

@@ -1,0 +1,189 @@
+/**
+ * `exitwise train --dataset D --out DIR [options]`: trains a backbone on a dataset (src/train/trainer.ts),
+ * writes the run folder (model.onnx, checkpoints/, run.json) and prints the final metrics.
+ * Progress goes to stderr; stdout holds only the result (one JSON document with --json).
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { backboneKinds } from '../../nn/registry.ts';
+import type { BackboneSpec } from '../../nn/types.ts';
+import type { OptimizerConfig } from '../../train/optimizers/types.ts';
+import { DATASETS } from '../../data/registry.ts';
+import { ExitwiseError } from '../../errors.ts';
+import { TrainReportSchema } from '../../schemas/train.ts';
+import { createProgressPrinter, formatDuration } from '../../train/progress.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LR, type TrainConfigInput } from '../../train/run-config.ts';
+import { DEFAULT_CHECKPOINT_SECONDS, resumeTraining, train, type TrainOptions, type TrainResult } from '../../train/trainer.ts';
+import { printJson } from '../output.ts';
+
+interface TrainFlags {
+  dataset?: string;
+  arch?: string;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  optimizer?: string;
+  weightDecay?: number;
+  warmup?: number;
+  clip?: number;
+  augment: boolean;
+  valFraction?: number;
+  seed?: number;
+  limit?: number;
+  threads?: number;
+  data?: string;
+  out: string;
+  resume?: boolean;
+  checkpointEvery: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function trainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('Train a backbone on a dataset: checkpoints, per-epoch validation, the inference model and its test accuracy.')
+    .option('--dataset <name>', `dataset: ${Object.keys(DATASETS).join(', ')} (required unless --resume)`)
+    .option('--arch <kind|json>', `architecture: ${backboneKinds().join(', ')} (default resnet), or a JSON backbone spec such as '{"kind":"resnet","width":32}'`)
+    .option('--epochs <n>', `epochs (default ${DEFAULT_EPOCHS})`, positiveInt)
+    .option('--batch <n>', `batch size (default ${DEFAULT_BATCH_SIZE})`, positiveInt)
+    .option('--lr <rate>', `peak learning rate of the cosine schedule (default ${DEFAULT_LR.sgd} with sgd, ${DEFAULT_LR.adamw} with adamw)`, positiveNumber)
+    .option('--optimizer <kind|json>', 'sgd (default: Nesterov momentum 0.9, weight decay 5e-4), adamw, or a JSON optimizer config')
+    .option('--weight-decay <wd>', 'weight decay of the optimizer', nonNegativeNumber)
+    .option('--warmup <epochs>', 'linear warmup length in epochs (default 1, or a tenth of a shorter run)', nonNegativeNumber)
+    .option('--clip <norm>', 'clip gradients to this global L2 norm (default: no clipping)', positiveNumber)
+    .option('--no-augment', 'train without augmentation (default: random shifts of ±2 px, plus flips for fashion-mnist)')
+    .option('--val-fraction <f>', 'fraction of the training images held out for validation (default 0.1)', positiveNumber)
+    .option('--seed <n>', 'seed of the split, shuffles and augmentation (default 0)', nonNegativeInt)
+    .option('--limit <n>', 'train on the first n training images only (quick checks)', positiveInt)
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: one per core)', positiveInt)
+    .option('--data <dir>', 'folder holding the dataset\'s IDX files (the only place looked at when given)')
+    .requiredOption('--out <dir>', 'run folder: model.onnx, checkpoints/, run.json')
+    .option('--resume', 'continue the run in --out from its latest checkpoint, with its saved settings')
+    .addOption(new Option('--checkpoint-every <seconds>', 'checkpoint within an epoch at least this often').default(DEFAULT_CHECKPOINT_SECONDS).argParser(positiveNumber))
+    .option('--json', 'print one JSON document with the final metrics (schema: TrainReportSchema)')
+    .option('--quiet', 'no progress output')
+    .addHelpText('after', [
+      '',
+      'Ctrl-C stops after the current step and saves a checkpoint; --resume continues exactly where it stopped.',
+      '',
+      'Examples:',
+      '  $ exitwise train --dataset fashion-mnist --arch resnet --threads 2 --out runs/fashion',
+      '  $ exitwise train --dataset mnist --arch cnn --epochs 2 --limit 10000 --out runs/quick --json',
+      '  $ exitwise train --out runs/fashion --resume',
+    ].join('\n'))
+    .action(async (flags: TrainFlags) => {
+      const controller = new AbortController();
+      const stop = () => {
+        controller.abort();
+        if (flags.quiet !== true) process.stderr.write('\nstopping after this step to save a checkpoint (Ctrl-C again to quit at once)…\n');
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        const options: TrainOptions = {
+          out: flags.out,
+          checkpointEvery: { seconds: flags.checkpointEvery },
+          signal: controller.signal,
+          ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+          ...(flags.data === undefined ? {} : { dataDir: flags.data }),
+          ...(flags.quiet === true ? {} : { onProgress: createProgressPrinter() }),
+        };
+        const given = configFromFlags(flags);
+        let result: TrainResult;
+        if (flags.resume === true) {
+          result = await resumeTraining({ ...options, expect: given });
+        } else {
+          if (given.dataset === undefined) throw usage('--dataset is required for a new run');
+          result = await train({ ...given, dataset: given.dataset }, options);
+        }
+        if (flags.json === true) printJson(TrainReportSchema, { ...result, config: { ...result.config } });
+        else process.stdout.write(`${formatResult(result)}\n`);
+      } finally {
+        process.removeListener('SIGINT', stop);
+        process.removeListener('SIGTERM', stop);
+      }
+    });
+}
+
+/**
+ * The config fields the flags set, and only those: on --resume they are checked against the
+ * saved config, so a default must not pose as a choice (defaults live in run-config.ts).
+ */
+function configFromFlags(flags: TrainFlags): Partial<TrainConfigInput> {
+  const config: Partial<TrainConfigInput> = {};
+  if (flags.dataset !== undefined) config.dataset = flags.dataset;
+  if (flags.arch !== undefined) config.arch = parseArch(flags.arch);
+  if (flags.epochs !== undefined) config.epochs = flags.epochs;
+  if (flags.batch !== undefined) config.batchSize = flags.batch;
+  const optimizer = flags.optimizer === undefined ? undefined : parseKindOrJson(flags.optimizer, '--optimizer', ['sgd', 'adamw']);
+  if (optimizer !== undefined || flags.weightDecay !== undefined) {
+    // Checked with the rest of the config by resolveTrainConfig.
+    config.optimizer = { ...optimizer, ...(flags.weightDecay === undefined ? {} : { weightDecay: flags.weightDecay }) } as Partial<OptimizerConfig>;
+  }
+  if (flags.lr !== undefined || flags.warmup !== undefined) {
+    config.schedule = { ...(flags.lr === undefined ? {} : { lr: flags.lr }), ...(flags.warmup === undefined ? {} : { warmup: flags.warmup }) };
+  }
+  if (flags.clip !== undefined) config.clip = { kind: 'norm', max: flags.clip };
+  if (!flags.augment) config.augment = {};
+  if (flags.valFraction !== undefined) config.valFraction = flags.valFraction;
+  if (flags.seed !== undefined) config.seed = flags.seed;
+  if (flags.limit !== undefined) config.limit = flags.limit;
+  return config;
+}
+
+function parseArch(value: string): BackboneSpec {
+  return parseKindOrJson(value, '--arch', backboneKinds()) as unknown as BackboneSpec;
+}
+
+/** A registered kind name → `{ kind }`; text starting with `{` → the parsed JSON object. */
+function parseKindOrJson(value: string, flag: string, kinds: string[]): { kind: string } & Record<string, unknown> {
+  const text = value.trim();
+  if (text.startsWith('{')) {
+    try {
+      return JSON.parse(text) as { kind: string };
+    } catch (cause) {
+      throw usage(`${flag} ${value} is not valid JSON: ${(cause as Error).message}`, `Give one of ${kinds.join(', ')}, or a JSON object with a "kind".`);
+    }
+  }
+  if (!kinds.includes(text)) throw usage(`${flag} "${value}" is not one of ${kinds.join(', ')}`, `Give one of ${kinds.join(', ')}, or a JSON object with a "kind".`);
+  return { kind: text };
+}
+
+function formatResult(r: TrainResult): string {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  return [
+    `trained ${r.config.arch.kind} on ${r.config.dataset}: ${r.epochs} epochs in ${formatDuration(r.seconds)}`,
+    `  val accuracy   ${pct(r.valAccuracy)}  (loss ${r.valLoss.toFixed(4)})`,
+    `  test accuracy  ${pct(r.testAccuracy)}  (loss ${r.testLoss.toFixed(4)})`,
+    `  model          ${r.model}`,
+    `  run folder     ${r.out}  (run.json, checkpoints/)`,
+  ].join('\n');
+}
+
+function usage(message: string, hint = 'Run `exitwise train --help` for the options.'): ExitwiseError {
+  return new ExitwiseError('EXW_USAGE', message, { hint });
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer ≥ 1.');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer ≥ 0.');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number > 0.');
+  return n;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0.');
+  return n;
+}

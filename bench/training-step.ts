@@ -6,8 +6,10 @@
  * of the weights in TypeScript; one PyTorch step = zero_grad, forward, backward, SGD step.
  *
  * The machine is shared, so absolute figures move: both engines run in alternating bursts of
- * STEPS steps (PyTorch in a child process of bench/torch_training_step.py --serve), and each
- * round reports the ratio exitwise/PyTorch of the median samples/s of its two bursts.
+ * STEPS measured steps (PyTorch in a child process of bench/torch_training_step.py --serve), and
+ * each round reports the ratio exitwise/PyTorch of the median samples/s of its two bursts. Each
+ * burst starts with SETTLE unmeasured steps: PyTorch's first steps after a change of thread
+ * count are up to 2× slow.
  *
  * Usage: npx tsx bench/training-step.ts [--rounds 5] [--steps 10] [--threads 1,2]
  *          [--opt all|extended|basic|disabled] [--no-torch] [--profile]
@@ -35,7 +37,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
   },
 });
-const [BATCH, WARMUP, LR] = [128, 3, 0.01];
+const [BATCH, WARMUP, SETTLE, LR] = [128, 3, 2, 0.01];
 const [ROUNDS, STEPS] = [Number(args.rounds), Number(args.steps)];
 const THREADS = args.threads.split(',').map(Number);
 
@@ -120,13 +122,14 @@ const ratios = new Map<number, number[]>(THREADS.map((t) => [t, []]));
 const ortRates = new Map<number, number[]>(THREADS.map((t) => [t, []]));
 for (let r = 0; r < ROUNDS; r++) {
   for (const threads of THREADS) {
-    const ortBurst = async () => { const ts: number[] = []; for (let i = 0; i < STEPS; i++) ts.push(await ortStep(sessions.get(threads)!)); return median(ts); };
+    const ortBurst = async () => { const ts: number[] = []; for (let i = 0; i < SETTLE + STEPS; i++) ts.push(await ortStep(sessions.get(threads)!)); return median(ts.slice(SETTLE)); };
+    const torchBurst = async () => median((await torchSteps(threads, SETTLE + STEPS)).slice(SETTLE));
     // Alternate which engine goes first, so a load change hits both sides alike over the rounds.
     let ortMs: number;
     let torchMs: number | undefined;
     if (torch === undefined) ortMs = await ortBurst();
-    else if (r % 2 === 0) { ortMs = await ortBurst(); torchMs = median(await torchSteps(threads, STEPS)); }
-    else { torchMs = median(await torchSteps(threads, STEPS)); ortMs = await ortBurst(); }
+    else if (r % 2 === 0) { ortMs = await ortBurst(); torchMs = await torchBurst(); }
+    else { torchMs = await torchBurst(); ortMs = await ortBurst(); }
     ortRates.get(threads)!.push(rate(ortMs));
     const line = `round ${r + 1}, ${threads} thread(s): exitwise ${rate(ortMs)} samples/s (${ortMs.toFixed(1)} ms)`;
     if (torchMs === undefined) console.log(line);

@@ -121,7 +121,8 @@ export function buildTrainingGraph(forward: ModelProto, options: TrainingGraphOp
   const total = (name: string): string | undefined => {
     const list = grads.get(name) ?? [];
     if (list.length <= 1) return list[0];
-    const sum = bwd.op('Sum', list, [], 'accumulate');
+    // Two contributions (a residual and its branch): Add, which ORT runs on all threads; Sum runs on one.
+    const sum = bwd.op(list.length === 2 ? 'Add' : 'Sum', list, [], 'accumulate');
     grads.set(name, [sum]);
     return sum;
   };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { intAttr, intsAttr, stringAttr } from '../../src/autodiff/attributes.ts';
+import { floatAttr, intAttr, intsAttr, stringAttr } from '../../src/autodiff/attributes.ts';
 import { buildTrainingGraph } from '../../src/autodiff/training-graph.ts';
 import { isExitwiseError } from '../../src/errors.ts';
 import { DataType } from '../../src/onnx/tensor-data.ts';
@@ -14,7 +14,7 @@ const sce = (scores: string, out: string) => node('SoftmaxCrossEntropyLoss', [sc
 const backwardNodes = (model: ReturnType<typeof buildTrainingGraph>['model']) => model.graph!.node.filter((n) => n.output.some((o) => o.startsWith('grad/')));
 
 describe('buildTrainingGraph', () => {
-  it('sums gradients over several consumers: a residual block and a weight shared by two layers', async () => {
+  it('sums gradients over several consumers: a residual block, a tensor read by three layers, a weight shared by three', async () => {
     const model = testModel({
       inputs: { x: ['N', 2, 6, 6], labels: [['N'], DataType.INT64] },
       initializers: { 'c1.w': param([3, 2, 3, 3]), 'c2.w': param([3, 3, 3, 3]), 'fc.w': param([4, 3]) },
@@ -24,7 +24,8 @@ describe('buildTrainingGraph', () => {
         node('Add', ['ra', 'b'], ['res']), // ra feeds conv 2 and the skip connection
         node('GlobalAveragePool', ['res'], ['gap']), node('Flatten', ['gap'], ['f']), node('Relu', ['f'], ['rf']),
         node('Gemm', ['f', 'fc.w'], ['g1'], [intAttr('transB', 1)]), node('Gemm', ['rf', 'fc.w'], ['g2'], [intAttr('transB', 1)]),
-        node('Add', ['g1', 'g2'], ['logits']), sce('logits', 'loss'),
+        node('Gemm', ['f', 'fc.w'], ['g3'], [intAttr('transB', 1), floatAttr('alpha', 0.5)]),
+        node('Add', ['g1', 'g2'], ['g12']), node('Add', ['g12', 'g3'], ['logits']), sce('logits', 'loss'),
       ],
       outputs: ['loss'],
     });
@@ -35,8 +36,9 @@ describe('buildTrainingGraph', () => {
       assert.ok(check.fdError.get(p)! < 1e-6, `${p}: reference vs finite differences ${check.fdError.get(p)}`);
       assert.ok(check.ortError.get(p)! < 1e-5, `${p}: ORT vs reference ${check.ortError.get(p)}`);
     }
-    // ra (residual), f (two heads) and fc.w (shared) each sum two contributions.
-    assert.equal(check.training.model.graph!.node.filter((n) => n.opType === 'Sum').length, 3);
+    // ra (residual) sums two contributions (Add), f and fc.w three (Sum).
+    const accumulations = check.training.model.graph!.node.filter((n) => n.output[0]!.startsWith('grad/accumulate')).map((n) => n.opType);
+    assert.deepEqual(accumulations.sort(), ['Add', 'Sum', 'Sum']);
   });
 
   it('generates no backward work for frozen parameters and what only they feed', () => {

@@ -25,6 +25,15 @@ function layout(ctx: ForwardContext): { channels: number; axes: number[] } {
   return { channels, axes: [0, ...Array.from({ length: dims.length - 2 }, (_, i) => i + 2)] };
 }
 
+/**
+ * Σ over every axis but the channels: first over the contiguous spatial axes, then over the
+ * batch (measured faster on ORT than one ReduceSum over [0, 2, 3], on 1 and 2 threads).
+ */
+function channelSum(emit: GraphEmitter, x: string, axes: number[], hint: string): string {
+  if (axes.length === 1) return emit.reduce('ReduceSum', x, axes, false, hint);
+  return emit.reduce('ReduceSum', emit.reduce('ReduceSum', x, axes.slice(1), false), [0], false, hint);
+}
+
 /** a[c]·x + b[c] over channel axis 1, as one fused kernel. */
 function channelAffine(emit: GraphEmitter, channels: number, x: string, a: string, b: string, hint: string): string {
   return emit.op('BatchNormalization', [x, a, b, emit.filled([channels], 0), emit.filled([channels], 1)], [floatAttr('epsilon', 0)], hint);
@@ -89,8 +98,8 @@ const batchNorm: GradientRule = {
     const dy = ctx.dy(0)!;
     const [mean, variance] = ctx.training ? [saved['mean']!, saved['variance']!] : [node.input[3]!, node.input[4]!];
     const xhat = normalized(emit, channels, node.input[0]!, mean, variance, eps);
-    const sumDy = emit.reduce('ReduceSum', dy, axes, false, 'bn_dbias'); // [C]
-    const sumDyXhat = emit.reduce('ReduceSum', emit.op('Mul', [dy, xhat]), axes, false, 'bn_dscale'); // [C]
+    const sumDy = channelSum(emit, dy, axes, 'bn_dbias'); // [C]
+    const sumDyXhat = channelSum(emit, emit.op('Mul', [dy, xhat]), axes, 'bn_dscale'); // [C]
     let dx: string | undefined;
     if (ctx.wants(0)) {
       const invStd = emit.op('Reciprocal', [emit.op('Sqrt', [emit.op('Add', [variance, emit.scalar(eps)])])]);

@@ -12,8 +12,10 @@
  * count are up to 2× slow.
  *
  * Usage: npx tsx bench/training-step.ts [--rounds 5] [--steps 10] [--threads 1,2]
- *          [--opt all|extended|basic|disabled] [--no-torch] [--profile]
- *   --profile writes ORT's profile of one burst per thread count and prints time per op type.
+ *          [--opt all|extended|basic|disabled] [--no-spin] [--no-torch] [--profile]
+ *   --no-spin  ORT's intra-op threads sleep instead of spinning between parallel sections (on a
+ *              loaded machine 2 threads then lose less; on an idle one it costs a few percent).
+ *   --profile  writes ORT's profile of one burst per thread count and prints time per op type.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '1,2' },
     opt: { type: 'string', default: 'all' },
     'no-torch': { type: 'boolean', default: false },
+    'no-spin': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
   },
 });
@@ -72,6 +75,7 @@ async function openSession(threads: number, profile: boolean): Promise<ort.Infer
   return ort.InferenceSession.create(bytes, {
     intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential',
     graphOptimizationLevel: args.opt as 'all', enableProfiling: profile, profileFilePrefix: join(tmpdir(), `exitwise-train-${threads}t`),
+    ...(args['no-spin'] ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   });
 }
 

@@ -36,7 +36,7 @@ export type { Dataset, DatasetSplit } from './data/dataset.ts';
 export { splitTrainVal } from './data/splits.ts';
 export { BatchLoader, type Batch } from './data/loader.ts';
 
-export { buildTrainingGraph, exportInference, opsWithGradientRules, type TrainingGraph, type TrainingGraphOptions } from './autodiff/index.ts';
+export { buildTrainingGraph, exportInference, opsWithGradientRules, DEFAULT_TRAINING_MODE, type TrainingGraph, type TrainingGraphOptions, type TrainingMode, type NodeMode } from './autodiff/index.ts';
 export * from './train/index.ts';
 
 export * from './exits/index.ts';

@@ -4,5 +4,7 @@ export { makeManifest, parseManifest, checkSegmentModel, stageFile, exitFile, ty
 export { saveBundle, loadBundle, readManifest, MANIFEST_FILE, type Bundle, type SaveBundleOptions } from './io.ts';
 export {
   BUNDLE_FORMAT, BUNDLE_VERSION, BundleManifestSchema, type BundleManifest, type BundleManifestInput, type BundleStage, type BundleExit,
-  type BundleInput, type Preprocessing,
+  type BundleInput, type Preprocessing, type BundleSplit, BundleSplitSchema,
 } from '../schemas/bundle.ts';
+export { saveMultiExitBundle } from './from-model.ts';
+export { bundleSplitData, preprocessingOf, normalizationOf, DEFAULT_SPLIT, SPLIT_NAMES, type SplitName, type BundleData } from './data.ts';

@@ -7,7 +7,7 @@ import type { ModelProto } from '../onnx/proto/onnx_pb.ts';
 import { shapeFromValueInfo } from '../onnx/shapes/index.ts';
 import { dataTypeName } from '../onnx/tensor-data.ts';
 import {
-  BUNDLE_FORMAT, BUNDLE_VERSION, type BundleInput, type BundleManifest, BundleManifestSchema, type BundleManifestInput,
+  BUNDLE_FORMAT, BUNDLE_VERSION, type BundleInput, type BundleSplit, type BundleManifest, BundleManifestSchema, type BundleManifestInput,
 } from '../schemas/bundle.ts';
 import { VERSION } from '../version.ts';
 import type { BundleSegments } from './segments.ts';
@@ -25,7 +25,7 @@ export interface ManifestInfo {
   temperatures?: readonly number[];
   policy?: BundleManifest['policy'];
   profiles?: BundleManifest['profiles'];
-  provenance: { dataset: string; strategy: string; date?: Date };
+  provenance: { dataset: string; strategy: string; split?: BundleSplit; date?: Date };
 }
 
 /**
@@ -61,6 +61,7 @@ export function makeManifest(segments: BundleSegments, info: ManifestInfo): Bund
     ...(info.profiles === undefined ? {} : { profiles: info.profiles }),
     provenance: {
       dataset: info.provenance.dataset,
+      ...(info.provenance.split === undefined ? {} : { split: info.provenance.split }),
       strategy: info.provenance.strategy,
       date: (info.provenance.date ?? new Date()).toISOString(),
       exitwiseVersion: VERSION,

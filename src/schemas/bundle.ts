@@ -83,9 +83,24 @@ export const BundlePolicySchema = z.looseObject({ kind: z.string().min(1) });
 /** A measured profile of one device: free-form fields owned by the profiler. */
 export const BundleProfileSchema = z.looseObject({});
 
+/**
+ * How the training images were split into train and validation: `tune` and calibration fit on
+ * exactly the validation images the exits were not trained on.
+ */
+export const BundleSplitSchema = z.strictObject({
+  /** Fraction of the (limited) training images held out, stratified by class. */
+  valFraction: z.number().gt(0).lt(1),
+  /** Seed of `splitTrainVal`. */
+  seed: z.number().int().nonnegative(),
+  /** Only the first `limit` training images were used, or null for all. */
+  limit: z.number().int().positive().nullable(),
+});
+
 export const BundleProvenanceSchema = z.strictObject({
   /** The dataset the exits were trained and tuned on (e.g. `fashion-mnist`). */
   dataset: z.string(),
+  /** The train/val split of that dataset; absent for bundles trained elsewhere. */
+  split: BundleSplitSchema.optional(),
   /** The training strategy (e.g. `joint`, `heads-only`, `distillation`). */
   strategy: z.string(),
   /** ISO 8601 date-time of creation. */
@@ -115,3 +130,4 @@ export type BundleStage = z.output<typeof BundleStageSchema>;
 export type BundleExit = z.output<typeof BundleExitSchema>;
 export type BundleInput = z.output<typeof BundleInputSchema>;
 export type Preprocessing = z.output<typeof PreprocessingSchema>;
+export type BundleSplit = z.output<typeof BundleSplitSchema>;

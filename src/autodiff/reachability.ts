@@ -16,8 +16,12 @@ export interface Reachability {
   active: readonly number[];
 }
 
+/**
+ * `stopGradient` tensors are treated as constants: nothing flows back through them (a
+ * distillation teacher that must not learn from its students).
+ */
 export function reachability(
-  index: GraphIndex, trainable: readonly string[], loss: string, shapes: ReadonlyMap<string, TensorShape>,
+  index: GraphIndex, trainable: readonly string[], loss: string, shapes: ReadonlyMap<string, TensorShape>, stopGradient: ReadonlySet<string> = new Set(),
 ): Reachability {
   const { graph, order } = index;
   // Unknown types (0) are taken to be differentiable: a wrong guess costs a rule lookup, not a wrong gradient.
@@ -29,7 +33,7 @@ export function reachability(
   for (const i of order) {
     const node = graph.node[i]!;
     if (!node.input.some((n) => requiresGrad.has(n))) continue;
-    for (const out of node.output) if (out !== '' && differentiable(out)) requiresGrad.add(out);
+    for (const out of node.output) if (out !== '' && differentiable(out) && !stopGradient.has(out)) requiresGrad.add(out);
   }
   const reachesLoss = new Set([loss]);
   for (const i of [...order].reverse()) {

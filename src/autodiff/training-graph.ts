@@ -37,6 +37,11 @@ export interface TrainingGraphOptions {
   trainingMode?: TrainingMode;
   /** Per-node overrides of `trainingMode`, by node name. */
   nodeModes?: Record<string, NodeMode>;
+  /**
+   * Tensors treated as constants: no gradient flows back through them (PyTorch's `detach`), e.g.
+   * a distillation teacher's logits. Each must be a node output of the graph.
+   */
+  stopGradient?: readonly string[];
 }
 
 export interface TrainingGraph {
@@ -83,7 +88,11 @@ export function buildTrainingGraph(forward: ModelProto, options: TrainingGraphOp
   if (lossShape !== undefined && lossShape.dims !== 'unknown' && lossShape.dims.some((d) => d !== 1)) {
     throw gradientError(`loss "${loss}" has shape [${lossShape.dims.join(', ')}]; it must hold one element`, 'Reduce the loss with reduction "mean" or ReduceMean.');
   }
-  const { requiresGrad, active } = reachability(index, trainable, loss, shapes);
+  const stopGradient = new Set(options.stopGradient ?? []);
+  for (const name of stopGradient) {
+    if (!index.producer.has(name)) throw gradientError(`stopGradient names "${name}", which no node of the graph produces`, 'Name node outputs (insert an Identity to detach a graph input or a shared tensor).');
+  }
+  const { requiresGrad, active } = reachability(index, trainable, loss, shapes, stopGradient);
   const training = trainingNodes(index, active, options.trainingMode ?? DEFAULT_TRAINING_MODE, options.nodeModes ?? {});
 
   const taken = [...graph.node.flatMap((n) => [n.name, ...n.input, ...n.output]), ...graph.input.map((v) => v.name), ...index.initializers.keys()];

@@ -101,6 +101,31 @@ export function loadBundle(dir: string): Bundle {
   return { manifest, stages, exits };
 }
 
+/**
+ * Rewrites a bundle's `manifest.json` only, atomically (a reader sees the old manifest or the new
+ * one): `update` gets the current validated manifest and returns the new one, which is validated
+ * in turn. For what tools learn after export — calibration temperatures, the tuned policy,
+ * latency profiles, provenance. Fields tied to the model files (input, stages, exits' files,
+ * tensors and costs, the class count) must not change: `EXW_BUNDLE` if they do, since the models
+ * are not rewritten. Concurrent updates are not merged: the last writer wins.
+ *
+ * @example
+ * updateManifest('mnist.exitwise', (m) => ({ ...m, policy: tuned.policy.toJSON() }));
+ */
+export function updateManifest(dir: string, update: (manifest: BundleManifest) => BundleManifestInput): BundleManifest {
+  const current = readManifest(dir);
+  const next = parseManifest(update(structuredClone(current)), 'the updated manifest');
+  const bound = (m: BundleManifest) => JSON.stringify({
+    input: m.input, stages: m.stages, classes: m.task.classes.length,
+    exits: m.exits.map(({ index, file, input, output, params, flops, cumulativeFlops }) => ({ index, file, input, output, params, flops, cumulativeFlops })),
+  });
+  if (bound(next) !== bound(current)) {
+    throw bundleError(`the update of ${dir}/${MANIFEST_FILE} changes fields tied to the model files (input, stages, exit files, tensors, costs or the class count)`, 'updateManifest changes calibration, policy, profiles and provenance only; re-export the bundle to change its models.');
+  }
+  writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(next, null, 2)}\n`);
+  return next;
+}
+
 function checkModels(manifest: BundleManifest, stages: readonly ModelProto[], exits: readonly ModelProto[]): void {
   if (stages.length !== manifest.stages.length || exits.length !== manifest.exits.length) {
     throw bundleError(`${stages.length} stage and ${exits.length} exit models for a manifest of ${manifest.stages.length} stages and ${manifest.exits.length} exits`, 'Pass one model per manifest entry, in order.');

@@ -30,7 +30,8 @@ export interface ManifestInfo {
 
 /**
  * The manifest of a bundle of these segments: files at `stages/stage-K.onnx` and
- * `exits/exit-K.onnx`, boundaries and costs from the segments, cumulative FLOPs per exit.
+ * `exits/exit-K.onnx`, boundaries and costs from the segments, cumulative FLOPs per exit (stages
+ * and heads 0..K: every head runs on a sample's way to a later exit).
  */
 export function makeManifest(segments: BundleSegments, info: ManifestInfo): BundleManifest {
   const first = segments.stages[0]?.model.graph;
@@ -51,10 +52,11 @@ export function makeManifest(segments: BundleSegments, info: ManifestInfo): Bund
     },
     stages: segments.stages.map((s, k) => ({ index: k, file: stageFile(k), inputs: s.inputs, outputs: s.outputs, params: s.params, flops: s.flops })),
     exits: segments.exits.map((e, k) => {
-      reached += segments.stages[k]?.flops ?? 0;
+      // A sample leaving at exit k ran stages 0..k and every head 0..k on the way (each one said "go on").
+      reached += (segments.stages[k]?.flops ?? 0) + e.flops;
       return {
         index: k, file: exitFile(k), input: e.inputs[0]!, output: e.outputs[0]!, params: e.params, flops: e.flops,
-        cumulativeFlops: reached + e.flops, temperature: info.temperatures?.[k] ?? 1,
+        cumulativeFlops: reached, temperature: info.temperatures?.[k] ?? 1,
       };
     }),
     ...(info.policy === undefined ? {} : { policy: info.policy }),

@@ -6,3 +6,4 @@ export type { HeadTemplate, HeadBuildContext } from './heads/types.ts';
 export { planHeads, headCost, DEFAULT_HEAD, DEFAULT_HEAD_BUDGET, type HeadCost, type HeadPlan, type PlannedHead, type PlanHeadsOptions } from './heads/plan.ts';
 export { attachExits, type AttachOptions, type MultiExitModel } from './attach.ts';
 export { addJointLoss, type JointLossOptions, type JointLossModel } from './joint-loss.ts';
+export { addDistillationLoss, type DistillationOptions, type DistillationLossModel, type DistillTeacher } from './distill-loss.ts';

@@ -65,7 +65,7 @@ export const BundleExitSchema = z.strictObject({
   params: Count,
   /** Per-sample FLOPs of the head alone. */
   flops: Flops,
-  /** Per-sample FLOPs of an input that leaves here: stages 0..K plus this head. */
+  /** Per-sample FLOPs of an input that leaves here: stages 0..K plus heads 0..K (every head runs on the way). */
   cumulativeFlops: Flops,
   /** Calibration temperature: probabilities are softmax(logits / temperature). 1 = uncalibrated. */
   temperature: z.number().positive().default(1),

@@ -62,10 +62,12 @@ describe('bundle manifest', () => {
       ['exits/exit-2.onnx', '/head/head.1/Flatten_output_0', 'logits', 1],
     ]);
     const total = analyzeCost(backbone).totalFlops;
-    assert.ok(Math.abs(manifest.exits.at(-1)!.cumulativeFlops - total) < 1e-6, 'the final exit costs the whole backbone');
+    const earlyHeads = manifest.exits.slice(0, -1).reduce((n, e) => n + e.flops, 0);
+    assert.ok(Math.abs(manifest.exits.at(-1)!.cumulativeFlops - (total + earlyHeads)) < 1e-6, 'the final exit costs the whole backbone plus every early head run on the way');
     for (const [k, p] of placements.entries()) {
       const e = manifest.exits[k]!;
-      assert.ok(Math.abs(e.cumulativeFlops - (p.cumulativeFlops + e.flops)) < 1e-6);
+      const heads = manifest.exits.slice(0, k + 1).reduce((n, h) => n + h.flops, 0);
+      assert.ok(Math.abs(e.cumulativeFlops - (p.cumulativeFlops + heads)) < 1e-6, `exit ${k}: backbone so far plus heads 0..${k}`);
       assert.equal(e.flops, analyzeCost(segments.exits[k]!.model).totalFlops);
     }
     assert.deepEqual(manifest.provenance, { dataset: 'mnist', strategy: 'joint', date: '2025-01-02T03:04:05.000Z', exitwiseVersion: VERSION });

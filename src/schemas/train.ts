@@ -16,6 +16,8 @@ export const EpochRecordSchema = z.strictObject({
   trainAccuracy: fraction,
   valLoss: z.number(),
   valAccuracy: fraction,
+  /** Validation accuracy of every exit, final last (multi-exit runs only). */
+  exitValAccuracy: z.array(fraction).optional(),
   samplesPerSecond: z.number().nonnegative(),
   seconds: z.number().nonnegative(),
 }) satisfies z.ZodType<EpochRecord>;
@@ -32,6 +34,10 @@ export const FinalMetricsSchema = z.strictObject({
   epochs: count,
   /** Wall time of the whole run, across resumes. */
   seconds: z.number().nonnegative(),
+  /** Test accuracy of every exit, final last (multi-exit runs only). */
+  exitTestAccuracy: z.array(fraction).optional(),
+  /** The bundle folder written for deployment (multi-exit runs only). */
+  bundle: z.string().optional(),
 });
 
 export const RunRecordSchema = z.strictObject({

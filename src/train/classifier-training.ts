@@ -7,6 +7,7 @@
 import { buildTrainingGraph, type TrainingGraph } from '../autodiff/training-graph.ts';
 import { exportInference } from '../autodiff/export.ts';
 import { ExitwiseError } from '../errors.ts';
+import { addDistillationLoss, type DistillationOptions } from '../exits/distill-loss.ts';
 import { addJointLoss } from '../exits/joint-loss.ts';
 import type { ModelProto } from '../onnx/proto/onnx_pb.ts';
 import { createSession, type Session } from '../runtime/session.ts';
@@ -26,6 +27,19 @@ export interface ClassifierModel {
   logits: string;
   /** Initializers to train; BatchNorm running statistics are found by the training-graph builder. */
   trainable: readonly string[];
+  /**
+   * A multi-exit model's early exits (from `attachExits`): their logits outputs and the tensors
+   * they read, in order; `logits` is then the final exit. Absent for a single-exit classifier.
+   */
+  earlyExits?: { logits: readonly string[]; tensors: readonly string[] };
+}
+
+/** The loss over the exits: weighted joint cross-entropy, or self-distillation. */
+export interface ExitLoss {
+  /** One weight per exit, the final exit last (default 1 each). */
+  weights?: readonly number[];
+  /** Self-distillation settings, or absent/null for the joint loss. */
+  distill?: Omit<DistillationOptions, 'weights' | 'labels'> | null;
 }
 
 export interface StepSetup {
@@ -36,6 +50,8 @@ export interface StepSetup {
   clip?: ClipConfig | null;
   /** ORT intra-op threads (default: ORT's choice). */
   threads?: number;
+  /** The loss over the exits (default: cross-entropy of each exit, weight 1). */
+  loss?: ExitLoss;
 }
 
 export interface StepResult {
@@ -87,9 +103,18 @@ export class ClassifierTraining {
    * const { loss } = await trainer.step(x, y, 128);
    */
   static async create(classifier: ClassifierModel, setup: StepSetup): Promise<ClassifierTraining> {
-    // The loss of a one-exit model: the same op the multi-exit trainer uses, weight 1.
-    const withLoss = addJointLoss({ model: classifier.model, exitLogits: [classifier.logits], exitTensors: [] }, { labels: LABELS });
-    const graph = buildTrainingGraph(withLoss.model, { loss: withLoss.loss, trainable: classifier.trainable });
+    // A one-exit model is a multi-exit model without early exits: the same loss ops train both.
+    const multiExit = {
+      model: classifier.model,
+      exitLogits: [...(classifier.earlyExits?.logits ?? []), classifier.logits],
+      exitTensors: [...(classifier.earlyExits?.tensors ?? [])],
+    };
+    const weights = setup.loss?.weights === undefined ? {} : { weights: setup.loss.weights };
+    const distill = setup.loss?.distill ?? null;
+    const withLoss = distill === null
+      ? { ...addJointLoss(multiExit, { labels: LABELS, ...weights }), stopGradient: [] }
+      : addDistillationLoss(multiExit, { ...distill, labels: LABELS, ...weights });
+    const graph = buildTrainingGraph(withLoss.model, { loss: withLoss.loss, trainable: classifier.trainable, stopGradient: withLoss.stopGradient });
     const session = await createSession(graph.model, setup.threads === undefined ? {} : { threads: setup.threads });
     try {
       return new ClassifierTraining(classifier, graph, withLoss.loss, session, setup);

@@ -44,19 +44,33 @@ export async function evaluateClassifier(
   data: EvaluationData,
   batchSize = DEFAULT_EVAL_BATCH,
 ): Promise<Evaluation> {
+  return (await evaluateExits(session, { input: names.input, logits: [names.logits] }, data, batchSize))[0]!;
+}
+
+/** {@link evaluateClassifier} for several logits outputs of one model (the exits of a multi-exit model), in one pass. */
+export async function evaluateExits(
+  session: Session,
+  names: { input: string; logits: readonly string[] },
+  data: EvaluationData,
+  batchSize = DEFAULT_EVAL_BATCH,
+): Promise<Evaluation[]> {
   const loader = new BatchLoader({
     images: data.images, labels: data.labels, inputShape: data.inputShape, batchSize, shuffle: false,
     normalize: data.normalize, labelType: 'int32', ...(data.indices === undefined ? {} : { indices: data.indices }),
   });
-  let [lossSum, correct, count] = [0, 0, 0];
+  const lossSum = names.logits.map(() => 0);
+  const correct = names.logits.map(() => 0);
+  let count = 0;
   for await (const batch of loader.epoch(0)) {
-    const out = await session.run({ [names.input]: { type: 'float32', dims: [batch.size, ...data.inputShape], data: batch.x } }, { outputs: [names.logits] });
-    const scored = scoreLogits(out[names.logits]!.data as Float32Array, batch.y as Int32Array);
-    lossSum += scored.lossSum;
-    correct += scored.correct;
+    const out = await session.run({ [names.input]: { type: 'float32', dims: [batch.size, ...data.inputShape], data: batch.x } }, { outputs: [...names.logits] });
+    names.logits.forEach((name, k) => {
+      const scored = scoreLogits(out[name]!.data as Float32Array, batch.y as Int32Array);
+      lossSum[k]! += scored.lossSum;
+      correct[k]! += scored.correct;
+    });
     count += batch.size;
   }
-  return { loss: lossSum / count, accuracy: correct / count, count };
+  return names.logits.map((_, k) => ({ loss: lossSum[k]! / count, accuracy: correct[k]! / count, count }));
 }
 
 /**

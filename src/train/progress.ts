@@ -18,6 +18,8 @@ export interface EpochRecord {
   trainAccuracy: number;
   valLoss: number;
   valAccuracy: number;
+  /** Validation accuracy of every exit, final last (multi-exit runs only). */
+  exitValAccuracy?: number[] | undefined;
   /** Training samples per second of the epoch's steps (evaluation excluded). */
   samplesPerSecond: number;
   /** Wall time of the run so far, evaluation and checkpoints included, across resumes. */
@@ -113,7 +115,8 @@ export function createProgressPrinter(options: ProgressPrinterOptions = {}): (ev
       case 'epoch': {
         const r = event.record;
         line(`epoch ${r.epoch}/${event.epochs}: train loss ${r.trainLoss.toFixed(4)} acc ${pct(r.trainAccuracy)}, ` +
-          `val loss ${r.valLoss.toFixed(4)} acc ${pct(r.valAccuracy)}, ${Math.round(r.samplesPerSecond)} samples/s, ${formatDuration(r.seconds)} so far`);
+          `val loss ${r.valLoss.toFixed(4)} acc ${pct(r.valAccuracy)}` +
+          `${r.exitValAccuracy === undefined ? '' : ` (exits ${r.exitValAccuracy.map(pct).join(' ')})`}, ${Math.round(r.samplesPerSecond)} samples/s, ${formatDuration(r.seconds)} so far`);
         last = -Infinity;
         return;
       }

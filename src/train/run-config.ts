@@ -14,6 +14,7 @@ import { ExitwiseError } from '../errors.ts';
 import { buildBackbone } from '../nn/registry.ts';
 import type { BackboneSpec, Resolved } from '../nn/types.ts';
 import { type ClipConfig, resolveClipConfig } from './clip.ts';
+import { type ExitsConfig, type ExitsConfigInput, resolveExitsConfig } from './exits-config.ts';
 import { resolveOptimizerConfig } from './optimizers/index.ts';
 import type { OptimizerConfig } from './optimizers/types.ts';
 import { type ResolvedScheduleConfig, resolveScheduleConfig, type ScheduleConfig } from './schedules.ts';
@@ -73,6 +74,8 @@ export interface TrainConfig {
   seed: number;
   /** Train on the first `limit` training images only (val is taken from them), or null for all: quick checks. */
   limit: number | null;
+  /** The early exits and how they are trained, or null for a single-exit backbone. */
+  exits: ExitsConfig | null;
 }
 
 /**
@@ -92,6 +95,8 @@ export interface TrainConfigInput {
   valFraction?: number;
   seed?: number;
   limit?: number | null;
+  /** Early exits (see exits-config.ts); absent or null trains the backbone alone. */
+  exits?: ExitsConfigInput | null;
 }
 
 const positiveInt = z.number().int().positive();
@@ -107,6 +112,7 @@ const InputSchema = z.strictObject({
   valFraction: z.number().gt(0).lt(1).optional(),
   seed: z.number().int().min(0).max(0xffff_ffff).optional(),
   limit: positiveInt.nullable().optional(),
+  exits: z.record(z.string(), z.unknown()).nullable().optional(),
 });
 
 /**
@@ -132,9 +138,10 @@ export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
   const epochs = input.epochs ?? DEFAULT_EPOCHS;
   const optimizer = resolveOptimizerConfig(mergeKind(DEFAULT_OPTIMIZER, input.optimizer));
   const defaultSchedule: ScheduleConfig = { kind: 'cosine', lr: DEFAULT_LR[optimizer.kind], unit: 'epoch', total: epochs, warmup: Math.min(DEFAULT_WARMUP_EPOCHS, epochs / 10) };
+  const backbone = buildBackbone((isPlainObject(arch) ? { ...fromDataset, ...arch } : arch) as BackboneSpec);
   return {
     dataset: input.dataset,
-    arch: buildBackbone((isPlainObject(arch) ? { ...fromDataset, ...arch } : arch) as BackboneSpec).spec,
+    arch: backbone.spec,
     epochs,
     batchSize: input.batchSize ?? DEFAULT_BATCH_SIZE,
     optimizer,
@@ -144,11 +151,12 @@ export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
     valFraction: input.valFraction ?? DEFAULT_VAL_FRACTION,
     seed: input.seed ?? 0,
     limit: input.limit ?? null,
+    exits: input.exits === undefined || input.exits === null ? null : resolveExitsConfig(input.exits, backbone.model),
   };
 }
 
 /** Fields given in part and completed from defaults: they compare field by field. */
-const PARTIAL_FIELDS: ReadonlySet<string> = new Set(['arch', 'optimizer', 'schedule']);
+const PARTIAL_FIELDS: ReadonlySet<string> = new Set(['arch', 'optimizer', 'schedule', 'exits']);
 
 /**
  * The fields of `given` that differ from the saved config of a run being resumed, as

@@ -16,6 +16,10 @@ import { ExitwiseError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import { saveModel } from '../onnx/model-io.ts';
 import type { ModelProto } from '../onnx/proto/onnx_pb.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { saveMultiExitBundle } from '../bundle/from-model.ts';
+import { preprocessingOf } from '../bundle/data.ts';
+import type { MultiExitModel } from '../exits/attach.ts';
 import { EpochRecordSchema, type RunRecord, RunRecordSchema } from '../schemas/train.ts';
 import { type JsonValue, latestCheckpointPath, loadCheckpoint, type LoadedCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import type { ClassifierTraining } from './classifier-training.ts';
@@ -24,6 +28,8 @@ import { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './r
 
 export const RUN_FILE = 'run.json';
 export const MODEL_FILE = 'model.onnx';
+/** The bundle of a multi-exit run. */
+export const BUNDLE_DIR = 'model.exitwise';
 export const CHECKPOINT_DIR = 'checkpoints';
 
 /**
@@ -87,7 +93,7 @@ export function saveRunCheckpoint(
     epoch: position.epoch,
     batchInEpoch: position.batchInEpoch,
     rngState: { ...loop },
-    metrics: history.map((r) => ({ ...r })),
+    metrics: JSON.parse(JSON.stringify(history)) as JsonValue[],
     config: JSON.parse(JSON.stringify(config)) as JsonValue,
   });
 }
@@ -132,6 +138,21 @@ export function writeRunRecord(dir: string, record: RunRecord): void {
 }
 
 /** Writes the inference model and returns its path. */
+/**
+ * Writes the deployment bundle of a multi-exit run (`DIR/model.exitwise/`), replacing the
+ * previous one: preprocessing is the dataset's normalization, and the split is recorded so that
+ * `tune` calibrates on exactly the images training held out.
+ */
+export function writeRunBundle(dir: string, multiExit: MultiExitModel, config: TrainConfig, dataset: Dataset): string {
+  const path = join(dir, BUNDLE_DIR);
+  saveMultiExitBundle(path, multiExit, {
+    classes: dataset.classes,
+    preprocessing: preprocessingOf(dataset.pixelStats),
+    provenance: { dataset: config.dataset, strategy: config.exits?.strategy ?? 'e2e', split: { valFraction: config.valFraction, seed: config.seed, limit: config.limit } },
+  }, { overwrite: true });
+  return path;
+}
+
 export function writeInferenceModel(dir: string, model: ModelProto): string {
   const path = join(dir, MODEL_FILE);
   saveModel(path, model);

@@ -13,19 +13,19 @@ import { createRequire } from 'node:module';
 import type { Dataset } from '../data/dataset.ts';
 import { loadDataset } from '../data/registry.ts';
 import { ExitwiseError } from '../errors.ts';
-import { buildBackbone } from '../nn/registry.ts';
 import type { ModelProto } from '../onnx/proto/onnx_pb.ts';
 import { createSession } from '../runtime/session.ts';
 import type { FinalMetrics, RunRecord } from '../schemas/train.ts';
 import { VERSION } from '../version.ts';
 import { restoreCheckpoint } from './checkpoint.ts';
 import { ClassifierTraining } from './classifier-training.ts';
-import { type EvaluationData, evaluateClassifier, type Evaluation } from './evaluate.ts';
+import { type EvaluationData, evaluateExits, type Evaluation } from './evaluate.ts';
+import { buildRunNetwork } from './network.ts';
 import type { EpochRecord, TrainEvent } from './progress.ts';
 import { configDifferences, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './run-config.ts';
 import { type PreparedData, prepareData } from './run-data.ts';
 import {
-  assertNoRun, CHECKPOINT_DIR, loadRun, type LoopState, readRunRecord, type SavedRun, saveRunCheckpoint, writeInferenceModel, writeRunRecord,
+  assertNoRun, CHECKPOINT_DIR, loadRun, type LoopState, readRunRecord, type SavedRun, saveRunCheckpoint, writeInferenceModel, writeRunBundle, writeRunRecord,
 } from './run-folder.ts';
 
 /**
@@ -101,25 +101,26 @@ async function runTraining(config: TrainConfig, saved: SavedRun | undefined, opt
   const emit = options.onProgress ?? (() => {});
   const dataset = options.dataset ?? await loadDataset(config.dataset, options.dataDir === undefined ? {} : { dataDir: options.dataDir });
   const data = prepareData(dataset, config);
-  const backbone = buildBackbone(config.arch);
-  const names = { input: backbone.input, logits: backbone.logits };
+  const network = buildRunNetwork(config);
+  const names = { input: network.backbone.input, logits: network.exitLogits };
+  const loss = config.exits === null ? {} : { loss: { weights: config.exits.weights, distill: config.exits.distill } };
   const training = await ClassifierTraining.create(
-    { model: backbone.model, input: backbone.input, logits: backbone.logits, trainable: backbone.params.filter((p) => p.trainable).map((p) => p.name) },
-    { optimizer: config.optimizer, schedule: config.schedule, stepsPerEpoch: data.loader.batchesPerEpoch, clip: config.clip, ...threadsOption(options) },
+    network.classifier,
+    { optimizer: config.optimizer, schedule: config.schedule, stepsPerEpoch: data.loader.batchesPerEpoch, clip: config.clip, ...threadsOption(options), ...loss },
   );
   try {
     if (saved !== undefined) restoreCheckpoint(saved.checkpoint, training.store, training.optimizer);
     const history = [...(saved?.history ?? [])];
     const loop: LoopState = saved?.loop ?? { seed: config.seed, seconds: 0, epochLossSum: 0, epochCorrect: 0, epochSeen: 0, epochStepSeconds: 0 };
     const { out } = options;
-    const record = newRunRecord(config, dataset, data, backbone.paramCount, options);
+    const record = newRunRecord(config, dataset, data, network.paramCount, options);
     const writeRecord = (status: RunRecord['status'], result: FinalMetrics | null = null) =>
       writeRunRecord(out, { ...record, status, history, result, provenance: { ...record.provenance, updatedAt: new Date().toISOString() } });
     writeRecord('running');
     const perEpoch = data.loader.batchesPerEpoch;
     const totalSteps = config.epochs * perEpoch;
     emit({
-      kind: 'start', runDir: out, dataset: config.dataset, arch: config.arch.kind, params: backbone.paramCount, threads: options.threads,
+      kind: 'start', runDir: out, dataset: config.dataset, arch: config.arch.kind, params: network.paramCount, threads: options.threads,
       trainSamples: data.trainCount, valSamples: data.val.indices!.length, epochs: config.epochs, batchesPerEpoch: perEpoch,
       ...(saved === undefined ? {} : { resumedAt: { epoch: saved.epoch, batch: saved.batchInEpoch, step: training.optimizer.stepCount } }),
     });
@@ -170,12 +171,13 @@ async function runTraining(config: TrainConfig, saved: SavedRun | undefined, opt
       }
       emit({ kind: 'evaluate', split: 'val' });
       const model = training.exportInference();
-      const val = await evaluate(model, names, data.val, options);
+      const vals = await evaluate(model, names, data.val, options);
+      const val = vals.at(-1)!;
       writeInferenceModel(out, model);
       history.push({
         epoch: epoch + 1, step: training.optimizer.stepCount, lr: training.schedule.lr(Math.max(0, training.optimizer.stepCount - 1)),
         trainLoss: loop.epochLossSum / loop.epochSeen, trainAccuracy: loop.epochCorrect / loop.epochSeen,
-        valLoss: val.loss, valAccuracy: val.accuracy, samplesPerSecond: loop.epochSeen / loop.epochStepSeconds, seconds: elapsed(),
+        valLoss: val.loss, valAccuracy: val.accuracy, ...(vals.length > 1 ? { exitValAccuracy: vals.map((v) => v.accuracy) } : {}), samplesPerSecond: loop.epochSeen / loop.epochStepSeconds, seconds: elapsed(),
       });
       Object.assign(loop, { epochLossSum: 0, epochCorrect: 0, epochSeen: 0, epochStepSeconds: 0 });
       checkpoint(epoch + 1, 0);
@@ -186,10 +188,14 @@ async function runTraining(config: TrainConfig, saved: SavedRun | undefined, opt
     const model = training.exportInference();
     const modelPath = writeInferenceModel(out, model);
     emit({ kind: 'evaluate', split: 'test' });
-    const test = await evaluate(model, names, data.test, options);
+    const tests = await evaluate(model, names, data.test, options);
+    const test = tests.at(-1)!;
     const last = history.at(-1)!;
+    const bundle = network.multiExit === null ? undefined : writeRunBundle(out, { ...network.multiExit, model }, config, dataset);
     const result: FinalMetrics = {
       testAccuracy: test.accuracy, testLoss: test.loss, valAccuracy: last.valAccuracy, valLoss: last.valLoss, epochs: history.length, seconds: elapsed(),
+      ...(tests.length > 1 ? { exitTestAccuracy: tests.map((t) => t.accuracy) } : {}),
+      ...(bundle === undefined ? {} : { bundle }),
     };
     writeRecord('completed', result);
     return { ...result, out, model: modelPath, config, history };
@@ -199,10 +205,10 @@ async function runTraining(config: TrainConfig, saved: SavedRun | undefined, opt
   }
 }
 
-async function evaluate(model: ModelProto, names: { input: string; logits: string }, data: EvaluationData, options: TrainOptions): Promise<Evaluation> {
+async function evaluate(model: ModelProto, names: { input: string; logits: readonly string[] }, data: EvaluationData, options: TrainOptions): Promise<Evaluation[]> {
   const session = await createSession(model, threadsOption(options));
   try {
-    return await evaluateClassifier(session, names, data);
+    return await evaluateExits(session, names, data);
   } finally {
     await session.release();
   }

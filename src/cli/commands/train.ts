@@ -8,6 +8,10 @@ import { backboneKinds } from '../../nn/registry.ts';
 import type { BackboneSpec } from '../../nn/types.ts';
 import type { OptimizerConfig } from '../../train/optimizers/types.ts';
 import { DATASETS } from '../../data/registry.ts';
+import type { DistillTeacher } from '../../exits/distill-loss.ts';
+import { HEAD_TEMPLATES, type HeadConfig } from '../../exits/heads/registry.ts';
+import type { PlacementSpec } from '../../exits/placement.ts';
+import { DEFAULT_DISTILLATION, type ExitsConfigInput, TRAINING_STRATEGIES, type TrainingStrategy } from '../../train/exits-config.ts';
 import { ExitwiseError } from '../../errors.ts';
 import { TrainReportSchema } from '../../schemas/train.ts';
 import { createProgressPrinter, formatDuration } from '../../train/progress.ts';
@@ -34,6 +38,13 @@ interface TrainFlags {
   out: string;
   resume?: boolean;
   checkpointEvery: number;
+  exits?: string;
+  head?: string;
+  strategy?: string;
+  lossWeights?: string;
+  distillAlpha?: number;
+  distillTemperature?: number;
+  teacher?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -57,6 +68,13 @@ export function trainCommand(program: Command): void {
     .option('--limit <n>', 'train on the first n training images only (quick checks)', positiveInt)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: one per core)', positiveInt)
     .option('--data <dir>', 'folder holding the dataset\'s IDX files (the only place looked at when given)')
+    .option('--exits <spec>', 'early exits: a count ("3", equidistant in FLOPs), FLOPs fractions ("0.2,0.5,0.7") or cut tensors ("stages.0.0,stages.1.0"); default 3 when --head or --strategy is given')
+    .option('--head <kind|json>', `exit head: ${Object.keys(HEAD_TEMPLATES).join(', ')} (default conv-pool-linear, narrowed to keep all heads within 5% of the backbone's FLOPs), or a JSON head config`)
+    .option('--strategy <name>', `how exits are trained: ${Object.entries(TRAINING_STRATEGIES).map(([k, v]) => `${k} (${v})`).join('; ')}. Default e2e`)
+    .option('--loss-weights <w>', 'per-exit loss weights: uniform, depth (default: each exit\'s FLOPs fraction, final 1), increasing, or numbers "0.3,0.6,1,1" (final last)')
+    .option('--distill-alpha <a>', `distill: weight of the label loss, in [0, 1] (default ${DEFAULT_DISTILLATION.alpha})`, nonNegativeNumber)
+    .option('--distill-temperature <t>', `distill: softmax temperature (default ${DEFAULT_DISTILLATION.temperature})`, positiveNumber)
+    .option('--teacher <which>', `distill: the teacher of each early exit, final or next (default ${DEFAULT_DISTILLATION.teacher})`)
     .requiredOption('--out <dir>', 'run folder: model.onnx, checkpoints/, run.json')
     .option('--resume', 'continue the run in --out from its latest checkpoint, with its saved settings')
     .addOption(new Option('--checkpoint-every <seconds>', 'checkpoint within an epoch at least this often').default(DEFAULT_CHECKPOINT_SECONDS).argParser(positiveNumber))
@@ -68,6 +86,7 @@ export function trainCommand(program: Command): void {
       '',
       'Examples:',
       '  $ exitwise train --dataset fashion-mnist --arch resnet --threads 2 --out runs/fashion',
+      '  $ exitwise train --dataset fashion-mnist --exits 3 --strategy distill --out runs/fashion-exits   # writes runs/fashion-exits/model.exitwise/',
       '  $ exitwise train --dataset mnist --arch cnn --epochs 2 --limit 10000 --out runs/quick --json',
       '  $ exitwise train --out runs/fashion --resume',
     ].join('\n'))
@@ -128,7 +147,52 @@ function configFromFlags(flags: TrainFlags): Partial<TrainConfigInput> {
   if (flags.valFraction !== undefined) config.valFraction = flags.valFraction;
   if (flags.seed !== undefined) config.seed = flags.seed;
   if (flags.limit !== undefined) config.limit = flags.limit;
+  const exits = exitsFromFlags(flags);
+  if (exits !== undefined) config.exits = exits;
   return config;
+}
+
+/** The exits config the exit flags set, or undefined when none is given (a single-exit run). */
+function exitsFromFlags(flags: TrainFlags): ExitsConfigInput | undefined {
+  const distillFlags = flags.distillAlpha !== undefined || flags.distillTemperature !== undefined || flags.teacher !== undefined;
+  if (flags.exits === undefined && flags.head === undefined && flags.strategy === undefined && flags.lossWeights === undefined && !distillFlags) return undefined;
+  const exits: ExitsConfigInput = {};
+  if (flags.exits !== undefined) exits.placement = parsePlacement(flags.exits);
+  if (flags.head !== undefined) exits.head = parseKindOrJson(flags.head, '--head', Object.keys(HEAD_TEMPLATES)) as unknown as HeadConfig;
+  if (flags.strategy !== undefined) {
+    if (!Object.hasOwn(TRAINING_STRATEGIES, flags.strategy)) throw usage(`--strategy "${flags.strategy}" is not one of ${Object.keys(TRAINING_STRATEGIES).join(', ')}`, 'Exits-only training on a trained model is `exitwise attach MODEL.onnx …`.');
+    exits.strategy = flags.strategy as TrainingStrategy;
+  }
+  if (flags.lossWeights !== undefined) exits.weights = parseWeights(flags.lossWeights);
+  if (distillFlags) {
+    if (exits.strategy !== 'distill') throw usage('--distill-alpha, --distill-temperature and --teacher apply to --strategy distill');
+    if (flags.teacher !== undefined && flags.teacher !== 'final' && flags.teacher !== 'next') throw usage(`--teacher "${flags.teacher}" is not final or next`);
+    exits.distill = {
+      ...(flags.distillAlpha === undefined ? {} : { alpha: flags.distillAlpha }),
+      ...(flags.distillTemperature === undefined ? {} : { temperature: flags.distillTemperature }),
+      ...(flags.teacher === undefined ? {} : { teacher: flags.teacher as DistillTeacher }),
+    };
+  }
+  return exits;
+}
+
+/** "3" → a count; "0.2,0.5" → FLOPs fractions; anything else → cut tensor names. */
+function parsePlacement(value: string): PlacementSpec {
+  const parts = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) throw usage('--exits is empty', 'Give a count, FLOPs fractions or tensor names.');
+  const numbers = parts.map(Number);
+  if (parts.length === 1 && Number.isInteger(numbers[0]) && numbers[0]! >= 1) return { by: 'count', count: numbers[0]! };
+  if (numbers.every((n) => Number.isFinite(n))) return { by: 'fractions', fractions: numbers };
+  return { by: 'tensors', tensors: parts };
+}
+
+function parseWeights(value: string): NonNullable<ExitsConfigInput['weights']> {
+  if (value === 'uniform' || value === 'depth' || value === 'increasing') return value;
+  const numbers = value.split(',').map((p) => Number(p.trim()));
+  if (numbers.length < 2 || numbers.some((n) => !Number.isFinite(n) || n < 0)) {
+    throw usage(`--loss-weights "${value}" is neither a weighting name nor a list of non-negative numbers`, 'Give uniform, depth, increasing, or one weight per exit such as "0.3,0.6,1,1" (final last).');
+  }
+  return numbers;
 }
 
 function parseArch(value: string): BackboneSpec {
@@ -155,7 +219,9 @@ function formatResult(r: TrainResult): string {
     `trained ${r.config.arch.kind} on ${r.config.dataset}: ${r.epochs} epochs in ${formatDuration(r.seconds)}`,
     `  val accuracy   ${pct(r.valAccuracy)}  (loss ${r.valLoss.toFixed(4)})`,
     `  test accuracy  ${pct(r.testAccuracy)}  (loss ${r.testLoss.toFixed(4)})`,
+    ...(r.exitTestAccuracy === undefined ? [] : [`  per exit test  ${r.exitTestAccuracy.map(pct).join('  ')}  (final last)`]),
     `  model          ${r.model}`,
+    ...(r.bundle === undefined ? [] : [`  bundle         ${r.bundle}  (next: exitwise eval ${r.bundle} --dataset ${r.config.dataset})`]),
     `  run folder     ${r.out}  (run.json, checkpoints/)`,
   ].join('\n');
 }

@@ -45,3 +45,5 @@ export * from './exits/tuning/index.ts';
 export { calibrateExits, fitTemperature } from './exits/calibration.ts';
 export { reliability } from './exits/metrics.ts';
 export * from './bundle/index.ts';
+export * from './analysis/index.ts';
+export * from './report/index.ts';

@@ -24,7 +24,7 @@ import { feedsOf, openSegments, runAllExits } from './segments.ts';
 export const PROFILE_DEFAULTS = { batch: 1, warmup: 5, repeats: 25 } as const;
 
 /** Options of {@link profileBundle}. */
-export interface ProfileOptions {
+export interface LatencyProfileOptions {
   /** ORT intra-op threads (default: the number of logical cores, `os.availableParallelism()`). */
   threads?: number;
   batch?: number;
@@ -50,9 +50,11 @@ export function profileName(profile: { backend: BackendKind; threads: number; ba
  * const profile = await profileBundle('fashion.exitwise', { threads: 2 });
  * updateManifest('fashion.exitwise', (m) => ({ ...m, profiles: { ...m.profiles, [profileName(profile)]: profile } }));
  */
-export async function profileBundle(bundle: string | Bundle, options: ProfileOptions = {}): Promise<LatencyProfile> {
+export async function profileBundle(bundle: string | Bundle, options: LatencyProfileOptions = {}): Promise<LatencyProfile> {
   const threads = options.threads ?? availableParallelism();
-  const { batch, warmup, repeats } = { ...PROFILE_DEFAULTS, ...definedOnly(options) };
+  const batch = options.batch ?? PROFILE_DEFAULTS.batch;
+  const warmup = options.warmup ?? PROFILE_DEFAULTS.warmup;
+  const repeats = options.repeats ?? PROFILE_DEFAULTS.repeats;
   const backend = options.backend ?? 'node';
   for (const [name, v, min] of [['threads', threads, 1], ['batch', batch, 1], ['warmup', warmup, 0], ['repeats', repeats, 1]] as const) {
     if (!(Number.isInteger(v) && v >= min)) throw new ExitwiseError('EXW_USAGE', `profile ${name} ${v} is not an integer ≥ ${min}`, { hint: `Defaults: ${JSON.stringify(PROFILE_DEFAULTS)}.` });
@@ -135,8 +137,4 @@ function median(values: Float64Array): number {
   const sorted = Float64Array.from(values).sort();
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function definedOnly(options: ProfileOptions): Partial<Record<'batch' | 'warmup' | 'repeats', number>> {
-  return Object.fromEntries((['batch', 'warmup', 'repeats'] as const).flatMap((k) => (options[k] === undefined ? [] : [[k, options[k]]])));
 }

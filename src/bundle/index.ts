@@ -8,3 +8,4 @@ export {
 } from '../schemas/bundle.ts';
 export { saveMultiExitBundle } from './from-model.ts';
 export { bundleSplitData, preprocessingOf, normalizationOf, DEFAULT_SPLIT, SPLIT_NAMES, type SplitName, type BundleData } from './data.ts';
+export { exportSubnet, SUBNET_OUTPUT } from './subnet.ts';

@@ -5,12 +5,21 @@
 import { Command, CommanderError } from 'commander';
 import { ExitwiseError } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { attachCommand } from './commands/attach.ts';
+import { benchCommand } from './commands/bench.ts';
+import { evalCommand } from './commands/eval.ts';
+import { exportCommand } from './commands/export.ts';
+import { demoCommand } from './commands/demo.ts';
 import { inspectCommand } from './commands/inspect.ts';
+import { personaliseCommand } from './commands/personalise.ts';
+import { reportCommand } from './commands/report.ts';
+import { runCommand } from './commands/run.ts';
 import { trainCommand } from './commands/train.ts';
+import { tuneCommand } from './commands/tune.ts';
 import { reportError } from './output.ts';
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: ((program: Command) => void)[] = [inspectCommand, trainCommand];
+const COMMANDS: ((program: Command) => void)[] = [inspectCommand, trainCommand, attachCommand, personaliseCommand, evalCommand, tuneCommand, exportCommand, benchCommand, reportCommand, runCommand, demoCommand];
 
 export function buildProgram(): Command {
   const program = new Command('exitwise')

@@ -6,11 +6,12 @@
  * where the scores do (max-softmax piles up near 1). Patience sweeps 1 … K−1. Every curve ends
  * with the point where all early exits are off (final exit only).
  */
-import { checkLabels, policyError, type ExitOutputs } from '../exits/outputs.ts';
+import { adaptiveFigures } from '../analysis/adaptive.ts';
+import type { BundleCosts } from '../analysis/exit-analysis.ts';
+import { policyError, type ExitOutputs } from '../exits/outputs.ts';
 import { isThresholdPolicy, type ExitPolicy, type ThresholdPolicy } from '../exits/policies/policy.ts';
 import { fitPolicy } from '../exits/policies/registry.ts';
-import { simulate } from '../exits/policies/simulate.ts';
-import type { OperatingPoint, TradeoffCurve, TradeoffPoint } from './types.ts';
+import type { TradeoffCurve, TradeoffPoint } from './types.ts';
 
 /** Kinds every report sweeps: the four that need nothing fitted. */
 export const SWEPT_KINDS = ['max-softmax', 'entropy', 'margin', 'patience'] as const;
@@ -28,56 +29,18 @@ const PARAMETER_LABELS: Readonly<Record<string, string>> = {
   learned: 'threshold on P(correct)',
 };
 
-/** Per-exit costs of stopping at exit k: cumulative FLOPs, and cumulative ms when known. */
-export interface ExitCostTable {
-  flops: readonly number[];
-  /** FLOPs of the network without early exits: the FLOPs ratio's denominator. */
-  backboneFlops: number;
-  ms: readonly number[] | null;
-}
-
-/**
- * Evaluates `policy` on labelled outputs by simulation: accuracy, expected FLOPs and ms per
- * sample, and where samples stop.
- */
-export function evaluatePolicy(policy: ExitPolicy, outputs: ExitOutputs, labels: Int32Array, costs: ExitCostTable): OperatingPoint & { exitCounts: number[]; exitCorrect: number[] } {
-  checkLabels(outputs, labels);
-  const K = outputs.logits.length;
-  if (costs.flops.length !== K || (costs.ms !== null && costs.ms.length !== K)) {
-    throw policyError(`costs are given for ${costs.flops.length} exits, the outputs have ${K}`, 'give one cumulative cost per exit, final exit included');
-  }
-  const sim = simulate(policy, outputs);
-  const exitCounts = new Array<number>(K).fill(0);
-  const exitCorrect = new Array<number>(K).fill(0);
-  for (let i = 0; i < outputs.samples; i++) {
-    const k = sim.exitIndex[i]!;
-    exitCounts[k]! += 1;
-    if (sim.prediction[i] === labels[i]) exitCorrect[k]! += 1;
-  }
-  const n = Math.max(1, outputs.samples);
-  const exitFractions = exitCounts.map((c) => c / n);
-  const mean = (perExit: readonly number[]): number => exitFractions.reduce((s, f, k) => s + f * perExit[k]!, 0);
-  const expectedFlops = mean(costs.flops);
-  return {
-    accuracy: exitCorrect.reduce((a, b) => a + b, 0) / n,
-    expectedFlops,
-    flopsRatio: expectedFlops / costs.backboneFlops,
-    msPerSample: costs.ms === null ? null : mean(costs.ms),
-    exitFractions,
-    exitCounts,
-    exitCorrect,
-  };
-}
+/** Per-exit costs: the bundle's FLOPs, and cumulative ms per exit when latency is known. */
+export type ReportCosts = BundleCosts & { latencyMs?: readonly number[] };
 
 /**
  * The trade-off curve of one policy: `base` (its temperatures and fitted parts are kept) at every
  * swept parameter value, sorted by expected FLOPs.
  */
-export function sweepPolicy(base: ExitPolicy, outputs: ExitOutputs, labels: Int32Array, costs: ExitCostTable, levels = DEFAULT_SWEEP_LEVELS): TradeoffCurve {
+export function sweepPolicy(base: ExitPolicy, outputs: ExitOutputs, labels: Int32Array, costs: ReportCosts, levels = DEFAULT_SWEEP_LEVELS): TradeoffCurve {
   const K = base.exits;
   const point = (policy: ExitPolicy, parameter: number | null): TradeoffPoint => {
-    const { exitCounts: _c, exitCorrect: _r, ...p } = evaluatePolicy(policy, outputs, labels, costs);
-    return { parameter, ...p };
+    const f = adaptiveFigures(policy, outputs, labels, costs);
+    return { parameter, accuracy: f.accuracy, expectedFlops: f.expectedFlops, flopsFraction: f.flopsFraction, expectedMs: f.expectedMs ?? null, exitFractions: f.exitFractions };
   };
   const points: TradeoffPoint[] = [];
   if (isThresholdPolicy(base)) {

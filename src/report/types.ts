@@ -4,11 +4,13 @@
  * self-contained HTML page (html.ts). Keeping the two apart lets the figures be checked against
  * brute-force references without rendering anything, and the page be rendered without a model.
  *
- * Conventions: accuracies and fractions are in [0, 1]; FLOPs are per sample; a FLOPs ratio is
- * expected FLOPs divided by the backbone's own FLOPs (every stage plus the final head, i.e. the
- * network without early exits), so 1 means "as costly as not having exits" and the all-final
- * point sits slightly above 1 (it also ran every early head).
+ * Conventions (those of src/analysis): accuracies and fractions are in [0, 1]; FLOPs are per
+ * sample; a FLOPs fraction is expected FLOPs over the full model's (the backbone alone: every
+ * stage plus the final head), so the final-exit-only point sits slightly above 1: it also ran
+ * every early head.
  */
+import type { AdaptiveFigures } from '../analysis/adaptive.ts';
+import type { ExitAnalysis } from '../analysis/exit-analysis.ts';
 import type { PolicyJson } from '../schemas/policy.ts';
 
 /** Everything the page shows. */
@@ -23,8 +25,10 @@ export interface ReportData {
   generatedAt: string;
   classes: string[];
   bundle: BundleFacts;
-  /** Per exit, in order (the last is the backbone's own classifier). */
-  exits: ExitFacts[];
+  /** Every exit's accuracy, cost and ECE, the oracle and overthinking (src/analysis). */
+  analysis: ExitAnalysis;
+  /** `[K]` fraction of samples whose first right exit is k. */
+  firstCorrect: number[];
   /** The bundle's tuned policy at its operating point; null when the bundle has none. */
   policy: PolicyReport | null;
   /** One curve per policy kind: its operating points as its threshold (or patience) sweeps. */
@@ -32,15 +36,13 @@ export interface ReportData {
   /** Per-sample cumulative milliseconds per exit; null when neither measured nor given. */
   latency: LatencyInfo | null;
   calibration: CalibrationReportData;
-  overthinking: OverthinkingSummary;
 }
 
 /** What the manifest says about the bundle. */
 export interface BundleFacts {
   input: { name: string; shape: (number | string)[]; dtype: string };
   stages: { index: number; params: number; flops: number }[];
-  /** FLOPs per sample of the network without early exits: every stage plus the final head. */
-  backboneFlops: number;
+  exits: { index: number; params: number; flops: number }[];
   /** Parameters of the whole bundle (stages and every head). */
   params: number;
   provenance: {
@@ -50,48 +52,25 @@ export interface BundleFacts {
     exitwiseVersion: string;
     split: { valFraction: number; seed: number; limit: number | null } | null;
   };
-  /** Device names of the manifest's latency profiles. */
+  /** Names of the manifest's device profiles. */
   profiles: string[];
 }
 
-/** One exit's cost and quality on the report's samples. */
-export interface ExitFacts {
-  index: number;
-  params: number;
-  /** FLOPs of the head alone. */
-  flops: number;
-  /** FLOPs of a sample that stops here: stages 0..k and heads 0..k. */
-  cumulativeFlops: number;
-  flopsRatio: number;
-  /** Calibration temperature from the manifest (1 = uncalibrated). */
-  temperature: number;
-  /** Accuracy of this exit on every sample (as if all stopped here). */
-  accuracy: number;
-  /** Fraction of samples whose first correct exit is this one. */
-  firstCorrect: number;
-  /** Cumulative ms per sample to reach and evaluate this exit, when latency is known. */
-  ms: number | null;
-}
-
 /** How a set of exit decisions does on the report's samples. */
-export interface OperatingPoint {
-  accuracy: number;
-  /** Mean FLOPs per sample. */
-  expectedFlops: number;
-  flopsRatio: number;
-  /** Mean cumulative ms per sample (null without latency). */
-  msPerSample: number | null;
-  /** Fraction of samples stopping at each exit. */
-  exitFractions: number[];
-}
-
-/** One point of a trade-off curve. */
-export interface TradeoffPoint extends OperatingPoint {
+export interface TradeoffPoint {
   /**
    * The swept parameter: the threshold shared by every non-final exit (in the score's units), the
    * patience, or null for the end point where every early exit is disabled (final exit only).
    */
   parameter: number | null;
+  accuracy: number;
+  /** Mean FLOPs per sample, and over the full model's. */
+  expectedFlops: number;
+  flopsFraction: number;
+  /** Mean cumulative ms per sample (null without latency). */
+  expectedMs: number | null;
+  /** Fraction of samples stopping at each exit. */
+  exitFractions: number[];
 }
 
 export interface TradeoffCurve {
@@ -113,19 +92,16 @@ export interface PolicyReport {
   thresholds: (number | null)[] | null;
   patience: number | null;
   temperatures: number[];
-  point: OperatingPoint;
-  /** Accuracy of the final exit alone on the same samples. */
-  finalAccuracy: number;
-  /** Per exit: samples stopping there and how many of them are right. */
-  exitCounts: number[];
+  figures: AdaptiveFigures;
+  /** `[K]` samples stopping at exit k that it predicts right. */
   exitCorrect: number[];
 }
 
-/** Cumulative per-exit latency. */
+/** Cumulative per-exit latency, measured (a stored profile or one measured for the report). */
 export interface LatencyInfo {
-  /** `measured` (a profile or a timing run) or `estimated` (scaled from FLOPs). */
-  source: 'measured' | 'estimated';
-  /** Where it comes from, e.g. `profile "cpu-2t" in the manifest`. */
+  /** Where it comes from in a few words, for chart subtitles (e.g. `profile cpu-2t-b1 of the bundle`). */
+  label: string;
+  /** Where it comes from in full (device, runtime, threads, batch, date), for the page. */
   description: string;
   /** `[K]` cumulative ms per sample to reach and evaluate exit k; non-decreasing. */
   cumulativeMs: number[];
@@ -148,20 +124,4 @@ export interface CalibrationReportData {
   source: 'manifest' | 'fitted-on-val' | 'none';
   bins: number;
   exits: { exit: number; accuracy: number; before: ReliabilityCurve; after: ReliabilityCurve }[];
-}
-
-/**
- * Overthinking (Kaya et al. 2019, "Shallow-Deep Networks"): how often going deeper was wasted or
- * harmful, and what a perfect exit oracle would reach.
- */
-export interface OverthinkingSummary {
-  /** Right at some earlier exit and still right at the final one: the extra computation was wasted. */
-  wasteful: number;
-  /** Right at some earlier exit but wrong at the final one: going deeper destroyed a right answer. */
-  destructive: number;
-  /** Right at one exit at least: the accuracy of a perfect exit oracle. */
-  oracleAccuracy: number;
-  /** The oracle's FLOPs ratio: every sample stops at its first right exit (wrong everywhere: the final exit). */
-  oracleFlopsRatio: number;
-  finalAccuracy: number;
 }

@@ -76,7 +76,7 @@ export async function cacheExitFeatures(multiExit: MultiExitModel, sets: readonl
   const finalLogits = multiExit.exitLogits.at(-1)!;
   const outputs = [...tensors, ...(options.final ? [finalLogits] : [])];
   if (outputs.length === 0) return sets.map((s) => ({ features: [], dims: [], finalLogits: undefined, samples: s.indices.length }));
-  const probe = extractSubgraph(multiExit.model, { inputs: [input], outputs });
+  const probe = extractSubgraph(multiExit.model, { inputs: [input], outputs }, { shapes: inferShapesStatic(multiExit.model).shapes });
   const session = await createSession(probe, options.threads === undefined ? {} : { threads: options.threads });
   const batchSize = options.batchSize ?? DEFAULT_EVAL_BATCH;
   const total = sets.reduce((n, s) => n + s.indices.length, 0);
@@ -84,7 +84,7 @@ export async function cacheExitFeatures(multiExit: MultiExitModel, sets: readonl
   try {
     const results: CachedFeatures[] = [];
     for (const set of sets) {
-      const inputSize = checkData(multiExit, set);
+      checkData(multiExit, set);
       const table = pixelTable(set.normalize);
       const samples = set.indices.length;
       const caches: (Float32Array | undefined)[] = outputs.map(() => undefined);
@@ -92,11 +92,7 @@ export async function cacheExitFeatures(multiExit: MultiExitModel, sets: readonl
       for (let start = 0; start < samples; start += batchSize) {
         if (options.signal?.aborted === true) throw interrupted('caching backbone features');
         const rows = set.indices.subarray(start, start + batchSize);
-        const x = new Float32Array(rows.length * inputSize); // [rows, ...inputDims]
-        rows.forEach((sample, r) => {
-          const offset = sample * inputSize;
-          for (let j = 0; j < inputSize; j++) x[r * inputSize + j] = table[set.images[offset + j]!]!;
-        });
+        const x = inputBatch(set, rows, table);
         const out = await session.run({ [input]: { type: 'float32', dims: [rows.length, ...set.inputDims], data: x } }, { outputs });
         outputs.forEach((name, i) => {
           const t = out[name]!;
@@ -122,6 +118,17 @@ export async function cacheExitFeatures(multiExit: MultiExitModel, sets: readonl
   } finally {
     await session.release();
   }
+}
+
+/** The model inputs of samples `rows` of `data`, `[rows, ...inputDims]`, through the pixel table of `data.normalize`. */
+export function inputBatch(data: HeadsOnlyData, rows: Int32Array, table: Float32Array = pixelTable(data.normalize)): Float32Array {
+  const size = data.inputDims.reduce((n, d) => n * d, 1);
+  const x = new Float32Array(rows.length * size);
+  rows.forEach((sample, r) => {
+    const offset = sample * size;
+    for (let j = 0; j < size; j++) x[r * size + j] = table[data.images[offset + j]!]!;
+  });
+  return x;
 }
 
 /**
@@ -171,7 +178,7 @@ export function modelInput(multiExit: MultiExitModel): string {
 }
 
 /** Elements of one input; `EXW_USAGE` when the data does not fit the model's input. */
-function checkData(multiExit: MultiExitModel, data: HeadsOnlyData): number {
+export function checkData(multiExit: MultiExitModel, data: HeadsOnlyData): number {
   const size = data.inputDims.reduce((n, d) => n * d, 1);
   const declared = multiExit.model.graph!.input.find((v) => v.name === modelInput(multiExit));
   const shape = declared === undefined ? undefined : shapeFromValueInfo(declared);

@@ -11,7 +11,7 @@ import { addDistillationLoss } from '../../exits/distill-loss.ts';
 import { addJointLoss } from '../../exits/joint-loss.ts';
 import { indexGraph } from '../../onnx/graph-index.ts';
 import { type ModelProto, ModelProtoSchema, NodeProtoSchema } from '../../onnx/proto/onnx_pb.ts';
-import { valueInfoFromShape } from '../../onnx/shapes/index.ts';
+import { inferShapesStatic, valueInfoFromShape } from '../../onnx/shapes/index.ts';
 import { extractSubgraph } from '../../onnx/surgery/extract.ts';
 import { DataType } from '../../onnx/tensor-data.ts';
 import type { HeadDistillation } from './config.ts';
@@ -42,7 +42,7 @@ export function extractHead(multiExit: MultiExitModel, k: number): HeadModel {
   const feature = multiExit.exitTensors[k];
   const logits = multiExit.exitLogits[k];
   if (feature === undefined || logits === undefined) throw new ExitwiseError('EXW_USAGE', `exit ${k} is not an early exit of the model`, { hint: `Early exits are 0…${multiExit.exitTensors.length - 1}.` });
-  const forward = extractSubgraph(multiExit.model, { inputs: [feature], outputs: [logits] });
+  const forward = extractSubgraph(multiExit.model, { inputs: [feature], outputs: [logits] }, { shapes: inferShapesStatic(multiExit.model).shapes });
   const graph = forward.graph!;
   // Outputs are unique (SSA), so a node of the whole model is one of the head's iff its first output is.
   const headOutputs = new Set(graph.node.flatMap((n) => n.output));

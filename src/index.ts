@@ -47,3 +47,4 @@ export { reliability } from './exits/metrics.ts';
 export * from './bundle/index.ts';
 export * from './analysis/index.ts';
 export * from './report/index.ts';
+export * from './runtime/bench/index.ts';

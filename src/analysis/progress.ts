@@ -33,6 +33,9 @@ const REDRAW_MS = 100;
  * const progress = createCountProgress('val: running every exit');
  * try { await collectExitOutputs(dir, val, { onProgress: progress.update }); } finally { progress.end(); }
  */
+/** Seconds of progress before a rate and an ETA are shown. */
+const MIN_RATE_SECONDS = 0.5;
+
 export function createCountProgress(label: string, options: CountProgressOptions = {}): CountProgress {
   const stream = options.stream ?? process.stderr;
   const tty = options.tty ?? stream.isTTY === true;
@@ -49,9 +52,11 @@ export function createCountProgress(label: string, options: CountProgressOptions
       if (finished && !tty) return; // a log needs no "100%" line: the result follows
       last = t;
       const seconds = (t - start) / 1000;
-      const rate = seconds > 0 ? done / seconds : 0;
+      // A rate over the first fraction of a second says nothing (the first batch may predate the printer).
+      const rate = seconds >= MIN_RATE_SECONDS ? done / seconds : 0;
       const eta = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
-      const text = `${label}: ${done}/${total} (${((100 * done) / Math.max(1, total)).toFixed(0)}%), ${Math.round(rate)} samples/s, ETA ${formatDuration(eta)}`;
+      const speed = rate > 0 ? `, ${Math.round(rate)} samples/s, ETA ${formatDuration(eta)}` : '';
+      const text = `${label}: ${done}/${total} (${((100 * done) / Math.max(1, total)).toFixed(0)}%)${speed}`;
       if (tty) {
         stream.write(`\r\x1b[2K${text}`);
         shown = true;

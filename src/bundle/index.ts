@@ -9,3 +9,4 @@ export {
 export { saveMultiExitBundle } from './from-model.ts';
 export { bundleSplitData, preprocessingOf, normalizationOf, DEFAULT_SPLIT, SPLIT_NAMES, type SplitName, type BundleData } from './data.ts';
 export { exportSubnet, SUBNET_OUTPUT } from './subnet.ts';
+export { ExportReportSchema, type ExportReport } from '../schemas/export.ts';

@@ -11,3 +11,4 @@ export { clipGradients, clipGradNorm, clipGradValue, globalGradNorm, resolveClip
 export { saveCheckpoint, loadCheckpoint, latestCheckpointPath, restoreCheckpoint, LATEST_POINTER, CHECKPOINT_FORMAT_VERSION } from './checkpoint.ts';
 export type { TrainingCheckpoint, LoadedCheckpoint, JsonValue, SaveCheckpointOptions } from './checkpoint.ts';
 export { train, resumeTraining } from './trainer.ts';
+export * from './heads-only/index.ts';

@@ -214,7 +214,7 @@ function formatAttach(r: AttachReport): string {
     `heads: ${pct(r.heads.flopsFraction)} of the model's FLOPs (budget ${pct(r.heads.budget, 0)})${r.heads.withinBudget ? '' : ' — over budget even with the cheapest heads'}`,
     ...r.heads.adjustments.map((a) => `  ${a}`),
     '',
-    formatTable(['exit', 'tensor', 'at', 'FLOPs', 'of full', 'head', 'val acc'], rows),
+    formatTable(['exit', 'tensor', 'placed at', 'FLOPs', 'of full', 'head', 'val acc'], rows),
     '',
     `bundle: ${r.bundle}  (tune a policy with: exitwise tune ${r.bundle})`,
   ].join('\n');

@@ -48,6 +48,9 @@ export interface DemoOptions {
   threads?: number;
   epochs?: number;
   limit?: number;
+  /** Test images benchmarked, and interleaved rounds (defaults in DEMO_DEFAULTS). */
+  benchLimit?: number;
+  benchRounds?: number;
   /** Step announcements and training progress. */
   onStep?: (step: DemoStep) => void;
   onTrainProgress?: (event: TrainEvent) => void;
@@ -112,8 +115,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const evaluation = evaluateOutputs(tuned, test.outputs, test.labels);
 
   step(3);
-  const bench = await benchAdaptive(loadBundle(bundle), prepareInputs(testData, DEMO_DEFAULTS.benchLimit), {
-    ...threads, batches: DEMO_DEFAULTS.batches, rounds: DEMO_DEFAULTS.benchRounds,
+  const bench = await benchAdaptive(loadBundle(bundle), prepareInputs(testData, options.benchLimit ?? DEMO_DEFAULTS.benchLimit), {
+    ...threads, batches: DEMO_DEFAULTS.batches, rounds: options.benchRounds ?? DEMO_DEFAULTS.benchRounds,
   });
 
   step(4);

@@ -48,3 +48,4 @@ export * from './bundle/index.ts';
 export * from './analysis/index.ts';
 export * from './report/index.ts';
 export * from './runtime/bench/index.ts';
+export * from './runtime/adaptive/index.ts';

@@ -5,7 +5,7 @@ export { DEFAULT_FIX_RATE, fixRates, planNextStep, type StepCosts } from './budg
 export { simulateBudget, RecordedStepper, type BudgetSimulation } from './recorded.ts';
 export { StepTimesSchema, type StepTimes, type StepTime, type ProfileOptions } from './timing.ts';
 export { fuseStageExit } from './fuse.ts';
-export { openSegmentSession, type SegmentSession, type SegmentSessionOptions } from './calls.ts';
+export { openSegmentSession, type SegmentSession, type SegmentSessionOptions as SegmentCallOptions } from './calls.ts';
 export type {
   AdaptiveOpenOptions, AdaptiveResult, AnytimeOptions, AnytimeResult, AnytimeStop, Budget, BudgetedOptions, BudgetedResult, Refinement,
 } from './types.ts';

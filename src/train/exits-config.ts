@@ -13,12 +13,13 @@ import { placeExits, type PlacementSpec } from '../exits/placement.ts';
 import type { ModelProto } from '../onnx/proto/onnx_pb.ts';
 
 /** How the exits are trained; see `TRAINING_STRATEGIES`. */
-export type TrainingStrategy = 'e2e' | 'distill';
+export type TrainingStrategy = 'e2e' | 'distill' | 'exits-only';
 
 /** What each strategy does, for `--help` and errors. */
 export const TRAINING_STRATEGIES: Readonly<Record<TrainingStrategy, string>> = {
   'e2e': 'backbone and exits end to end with the weighted joint loss Σ w_k·CE_k',
   'distill': 'end to end; each early exit also learns from the final exit\'s softened predictions (α·CE + (1−α)·T²·KL)',
+  'exits-only': 'the backbone alone first, then only the exit heads on its frozen features, cached once',
 };
 
 /**
@@ -65,7 +66,7 @@ export interface ExitsConfig {
 const InputSchema = z.strictObject({
   placement: z.unknown().optional(),
   head: z.unknown().optional(),
-  strategy: z.enum(['e2e', 'distill']).optional(),
+  strategy: z.enum(['e2e', 'distill', 'exits-only']).optional(),
   weights: z.union([z.enum(['uniform', 'depth', 'increasing']), z.array(z.number().nonnegative()).min(2)]).optional(),
   distill: z.strictObject({
     alpha: z.number().min(0).max(1).optional(),

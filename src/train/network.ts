@@ -39,6 +39,13 @@ export function buildRunNetwork(config: TrainConfig): RunNetwork {
   const headTrainable = headParameters(multiExit.model, new Set(backbone.model.graph!.initializer.map((t) => t.name)));
   const sizes = new Map(multiExit.model.graph!.initializer.map((t) => [t.name, t.dims.reduce((a, d) => a * Number(d), 1)]));
   const trainable = [...backboneTrainable, ...headTrainable];
+  if (config.exits.strategy === 'exits-only') {
+    // The backbone trains alone; the heads train afterwards on its frozen features (trainHeadsOnly).
+    return {
+      backbone, multiExit, exitLogits: [backbone.logits], paramCount: backbone.paramCount,
+      classifier: { model: backbone.model, input: backbone.input, logits: backbone.logits, trainable: backboneTrainable },
+    };
+  }
   return {
     backbone, multiExit, exitLogits: multiExit.exitLogits,
     paramCount: trainable.reduce((sum, name) => sum + sizes.get(name)!, 0),

@@ -9,6 +9,8 @@ import type { TrainConfig } from './run-config.ts';
 export interface PreparedData {
   loader: BatchLoader;
   trainCount: number;
+  /** The training samples (indices into the dataset's training images). */
+  trainIndices: Int32Array;
   val: EvaluationData;
   test: EvaluationData;
 }
@@ -34,7 +36,7 @@ export function prepareData(dataset: Dataset, config: TrainConfig): PreparedData
   });
   const common = { inputShape, normalize: pixelStats } as const;
   return {
-    loader, trainCount: split.train.length,
+    loader, trainCount: split.train.length, trainIndices: split.train,
     val: { ...common, images: all.images, labels: all.labels, indices: split.val },
     test: { ...common, images: test.images, labels: test.labels },
   };

@@ -21,6 +21,10 @@ import { restoreCheckpoint } from './checkpoint.ts';
 import { ClassifierTraining } from './classifier-training.ts';
 import { type EvaluationData, evaluateExits, type Evaluation } from './evaluate.ts';
 import { buildRunNetwork } from './network.ts';
+import { attachExits } from '../exits/attach.ts';
+import { placeExits } from '../exits/placement.ts';
+import { trainHeadsOnly } from './heads-only/heads-only.ts';
+import type { HeadsOnlyEvent } from './heads-only/progress.ts';
 import type { EpochRecord, TrainEvent } from './progress.ts';
 import { configDifferences, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './run-config.ts';
 import { type PreparedData, prepareData } from './run-data.ts';
@@ -48,6 +52,8 @@ export interface TrainOptions {
   /** Checkpoint within an epoch every `seconds` (default 60) and/or every `batches`. */
   checkpointEvery?: { seconds?: number; batches?: number };
   onProgress?: (event: TrainEvent) => void;
+  /** Progress of the heads-only phase of an `exits-only` run. */
+  onHeadsProgress?: (event: HeadsOnlyEvent) => void;
   /**
    * Stops the run: the step in flight finishes, a checkpoint is written, and the promise rejects
    * with `EXW_INTERRUPTED` whose hint says how to resume.
@@ -103,7 +109,8 @@ async function runTraining(config: TrainConfig, saved: SavedRun | undefined, opt
   const data = prepareData(dataset, config);
   const network = buildRunNetwork(config);
   const names = { input: network.backbone.input, logits: network.exitLogits };
-  const loss = config.exits === null ? {} : { loss: { weights: config.exits.weights, distill: config.exits.distill } };
+  // An exits-only run trains the backbone alone first: its loss is the plain cross-entropy.
+  const loss = config.exits === null || config.exits.strategy === 'exits-only' ? {} : { loss: { weights: config.exits.weights, distill: config.exits.distill } };
   const training = await ClassifierTraining.create(
     network.classifier,
     { optimizer: config.optimizer, schedule: config.schedule, stepsPerEpoch: data.loader.batchesPerEpoch, clip: config.clip, ...threadsOption(options), ...loss },
@@ -185,13 +192,26 @@ async function runTraining(config: TrainConfig, saved: SavedRun | undefined, opt
       emit({ kind: 'epoch', record: history.at(-1)!, epochs: config.epochs });
     }
 
-    const model = training.exportInference();
+    let model = training.exportInference();
+    let exitLogits = names.logits;
+    if (config.exits?.strategy === 'exits-only') {
+      // Phase 2: the trained backbone frozen, its features at the exits cached once, only heads train.
+      const placements = placeExits(model, config.exits.placement);
+      const attached = attachExits({ model, logits: network.backbone.logits }, placements, config.exits.head, { seed: config.arch.seed });
+      const common = { images: dataset.train.images, labels: dataset.train.labels, inputDims: dataset.inputShape, normalize: dataset.pixelStats };
+      const heads = await trainHeadsOnly(attached, { train: { ...common, indices: data.trainIndices }, val: { ...common, indices: data.val.indices! } }, { seed: config.seed }, {
+        ...threadsOption(options), ...(options.onHeadsProgress === undefined ? {} : { onProgress: options.onHeadsProgress }), ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+      model = heads.multiExit.model;
+      exitLogits = heads.multiExit.exitLogits;
+    }
     const modelPath = writeInferenceModel(out, model);
     emit({ kind: 'evaluate', split: 'test' });
-    const tests = await evaluate(model, names, data.test, options);
+    const tests = await evaluate(model, { input: names.input, logits: exitLogits }, data.test, options);
     const test = tests.at(-1)!;
     const last = history.at(-1)!;
-    const bundle = network.multiExit === null ? undefined : writeRunBundle(out, { ...network.multiExit, model }, config, dataset);
+    const multiExit = network.multiExit === null ? null : { model, exitLogits, exitTensors: network.multiExit.exitTensors };
+    const bundle = multiExit === null ? undefined : writeRunBundle(out, multiExit, config, dataset);
     const result: FinalMetrics = {
       testAccuracy: test.accuracy, testLoss: test.loss, valAccuracy: last.valAccuracy, valLoss: last.valLoss, epochs: history.length, seconds: elapsed(),
       ...(tests.length > 1 ? { exitTestAccuracy: tests.map((t) => t.accuracy) } : {}),

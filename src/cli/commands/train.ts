@@ -14,6 +14,7 @@ import type { PlacementSpec } from '../../exits/placement.ts';
 import { DEFAULT_DISTILLATION, type ExitsConfigInput, TRAINING_STRATEGIES, type TrainingStrategy } from '../../train/exits-config.ts';
 import { ExitwiseError } from '../../errors.ts';
 import { TrainReportSchema } from '../../schemas/train.ts';
+import { createHeadsOnlyProgressPrinter } from '../../train/heads-only/progress.ts';
 import { createProgressPrinter, formatDuration } from '../../train/progress.ts';
 import { DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LR, type TrainConfigInput } from '../../train/run-config.ts';
 import { DEFAULT_CHECKPOINT_SECONDS, resumeTraining, train, type TrainOptions, type TrainResult } from '../../train/trainer.ts';
@@ -105,7 +106,7 @@ export function trainCommand(program: Command): void {
           signal: controller.signal,
           ...(flags.threads === undefined ? {} : { threads: flags.threads }),
           ...(flags.data === undefined ? {} : { dataDir: flags.data }),
-          ...(flags.quiet === true ? {} : { onProgress: createProgressPrinter() }),
+          ...(flags.quiet === true ? {} : { onProgress: createProgressPrinter(), onHeadsProgress: createHeadsOnlyProgressPrinter() }),
         };
         const given = configFromFlags(flags);
         let result: TrainResult;
@@ -160,7 +161,7 @@ function exitsFromFlags(flags: TrainFlags): ExitsConfigInput | undefined {
   if (flags.exits !== undefined) exits.placement = parsePlacement(flags.exits);
   if (flags.head !== undefined) exits.head = parseKindOrJson(flags.head, '--head', Object.keys(HEAD_TEMPLATES)) as unknown as HeadConfig;
   if (flags.strategy !== undefined) {
-    if (!Object.hasOwn(TRAINING_STRATEGIES, flags.strategy)) throw usage(`--strategy "${flags.strategy}" is not one of ${Object.keys(TRAINING_STRATEGIES).join(', ')}`, 'Exits-only training on a trained model is `exitwise attach MODEL.onnx …`.');
+    if (!Object.hasOwn(TRAINING_STRATEGIES, flags.strategy)) throw usage(`--strategy "${flags.strategy}" is not one of ${Object.keys(TRAINING_STRATEGIES).join(', ')}`, 'Exits on a model trained elsewhere: `exitwise attach MODEL.onnx …`.');
     exits.strategy = flags.strategy as TrainingStrategy;
   }
   if (flags.lossWeights !== undefined) exits.weights = parseWeights(flags.lossWeights);

@@ -22,6 +22,7 @@ describe('resolveTrainConfig', () => {
       valFraction: 0.1,
       seed: 0,
       limit: null,
+      exits: null,
     });
     assert.deepEqual(resolveTrainConfig(config as never), config, 'a resolved config resolves to itself');
   });

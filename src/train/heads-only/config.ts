@@ -60,16 +60,19 @@ export interface ResolvedHeadsOnlyConfig {
 
 /**
  * Defaults, chosen for heads on a frozen backbone trained from cached features:
- * - AdamW at lr 3e-3 with a cosine decay to 0 and no warmup: the heads are small and freshly
- *   initialised, the features fixed, so there is no BatchNorm statistics drift to warm up
- *   through; Adam's per-parameter step sizes need no tuning per head width, where SGD's best
- *   learning rate moved by 10× between a pool-linear and a conv head. Weight decay 0.01 (PyTorch's).
- *   Measured on MNIST features of a trained ResNet, 3e-3 reached in 3 epochs what 1e-3 reached in 8.
- * - 8 epochs of batch 128: a pass over cached features costs only the heads, and the heads'
- *   validation accuracy stops improving after about 5–8 epochs (their capacity, not the data, limits them).
- * - No augmentation, and cannot be: the backbone runs once, on the unaugmented images.
- * - 3 GiB of cache: one exit reading a 16×28×28 feature over 54k images takes 2.7 GB; a 24 GB
- *   machine shared with other work can hold that, and larger sets of exits go in more passes.
+ * - AdamW at lr 3e-2, cosine decay to 0, no warmup: the features are fixed, so there is no
+ *   BatchNorm drift to warm up through, and Adam's per-parameter steps suit heads of any width
+ *   and features of any scale (imported models differ). Measured with the default heads on a
+ *   Fashion-MNIST ResNet-14 (92.3% val; 54k images, 6 epochs), exit val accuracy at lr 3e-3 /
+ *   1e-2 / 3e-2: 82.1 / 85.4 / 86.4% (exit 0), 92.0 / 92.7 / 93.1% (exit 1), 93.3 / 93.5 / 93.8%
+ *   (exit 2); on 9k images and on MNIST with pool-linear heads the order was the same. The
+ *   cosine's low tail steadies the high peak. Weight decay 0.01 (PyTorch's AdamW default).
+ * - 8 epochs of batch 128: in the runs above validation accuracy still crept up by ≈ 0.2 pp
+ *   per epoch at epoch 6, and an epoch over cached features costs only the heads (≈ 40 s for
+ *   all three on 54k images on a busy 2-core machine), less than a third of one backbone pass.
+ * - No augmentation, and there cannot be any: the backbone runs once, on the images as they are.
+ * - 3 GiB of cache: one exit reading a 16×28×28 feature over 60k images takes 3 GB; a 24 GB
+ *   machine shared with other work holds that, and larger sets of exits go in more passes.
  * - Distillation α 0.5 and T 3: Hinton et al.'s temperature range (2–4) and an equal split
  *   between hard targets and the teacher, as in "Be Your Own Teacher" (Zhang et al. 2019).
  */
@@ -77,7 +80,7 @@ export const HEADS_ONLY_DEFAULTS = {
   epochs: 8,
   batchSize: 128,
   optimizer: { kind: 'adamw', weightDecay: 0.01 } as OptimizerConfig,
-  lr: 3e-3,
+  lr: 3e-2,
   seed: 0,
   cacheBytes: 3 * 2 ** 30,
   distill: { alpha: 0.5, temperature: 3, teacher: 'final' } as Required<HeadDistillation>,

@@ -22,13 +22,14 @@ export const nodeBackend: Backend = {
     }
     return ort;
   },
-  sessionOptions({ threads, optimizationLevel }) {
+  sessionOptions({ threads, optimizationLevel, spinning }) {
     checkThreads(threads);
     return {
       executionProviders: ['cpu'],
       graphOptimizationLevel: optimizationLevel ?? 'all',
       logSeverityLevel: ORT_LOG_SEVERITY_FATAL,
       ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
+      ...(spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     };
   },
   writesPreallocated: true,

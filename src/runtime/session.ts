@@ -28,6 +28,12 @@ export interface SessionOptions {
   threads?: number;
   /** Default `'all'`, ORT's own default. */
   optimizationLevel?: OptimizationLevel;
+  /**
+   * Whether idle intra-op threads spin waiting for work (node; default true, ORT's default).
+   * Spinning shortens one session's wake-up, but the idle pools of several multi-threaded
+   * sessions run in turn (a bundle's segments) spin on the cores the running one needs.
+   */
+  spinning?: boolean;
 }
 
 export interface RunOptions {

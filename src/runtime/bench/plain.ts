@@ -22,7 +22,8 @@ export class PlainModel {
     const { manifest } = bundle;
     const inputDims = fixedInputDims(manifest);
     const model = exportSubnet(bundle, manifest.exits.length - 1);
-    const session = await openBenchSession(model, options);
+    // One session: ORT's defaults, spinning included, are its best configuration.
+    const session = await openBenchSession(model, { ...options, spinning: true });
     return new PlainModel(session, { input: manifest.input.name, output: model.graph!.output[0]!.name }, inputDims, manifest.task.classes.length);
   }
 

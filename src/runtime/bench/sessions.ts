@@ -13,8 +13,10 @@ export type { SegmentSession } from '../adaptive/calls.ts';
 export interface BenchSessionOptions {
   /** ORT intra-op threads (default: ORT's choice). */
   threads?: number;
+  /** Idle threads spin (ORT's default; right for the plain model, a single session). Default: as the runtime's segments. */
+  spinning?: boolean;
 }
 
 export function openBenchSession(model: ModelProto, options: BenchSessionOptions): Promise<SegmentSession> {
-  return openSegmentSession(model, { backend: 'node', threads: options.threads, direct: true });
+  return openSegmentSession(model, { backend: 'node', threads: options.threads, direct: true, ...(options.spinning === undefined ? {} : { spinning: options.spinning }) });
 }

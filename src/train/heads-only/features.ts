@@ -93,22 +93,17 @@ export async function cacheExitFeatures(multiExit: MultiExitModel, sets: readonl
         if (options.signal?.aborted === true) throw interrupted('caching backbone features');
         const rows = set.indices.subarray(start, start + batchSize);
         const x = inputBatch(set, rows, table);
-        // After the first batch, ORT writes each output straight into its rows of the cache: no
-        // copy, and no fresh output buffers (touching new memory is slow in a VM: ≈ 0.3 GB/s).
-        const into = start === 0 ? undefined : Object.fromEntries(outputs.map((name, i) => {
-          const size = dims[i]!.reduce((n, d) => n * d, 1);
-          return [name, { type: 'float32', dims: [rows.length, ...dims[i]!], data: caches[i]!.subarray(start * size, (start + rows.length) * size) } as const];
-        }));
-        const out = await session.run({ [input]: { type: 'float32', dims: [rows.length, ...set.inputDims], data: x } }, { outputs, ...(into === undefined ? {} : { into }) });
-        if (start === 0) {
-          outputs.forEach((name, i) => {
-            const t = out[name]!;
-            if (t.type !== 'float32') throw new ExitwiseError('EXW_USAGE', `exit tensor "${name}" is ${t.type}, not float32`, { hint: 'Exits read float tensors.' });
-            caches[i] = allocate(samples * (t.data.length / rows.length), name);
-            caches[i]!.set(t.data);
+        const out = await session.run({ [input]: { type: 'float32', dims: [rows.length, ...set.inputDims], data: x } }, { outputs });
+        outputs.forEach((name, i) => {
+          const t = out[name]!;
+          if (t.type !== 'float32') throw new ExitwiseError('EXW_USAGE', `exit tensor "${name}" is ${t.type}, not float32`, { hint: 'Exits read float tensors.' });
+          const size = t.data.length / rows.length;
+          if (caches[i] === undefined) {
+            caches[i] = allocate(samples * size, name);
             dims[i] = t.dims.slice(1);
-          });
-        }
+          }
+          caches[i]!.set(t.data, start * size);
+        });
         done += rows.length;
         options.onBatch?.(done, total);
       }

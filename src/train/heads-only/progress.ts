@@ -110,5 +110,6 @@ function pct(x: number): string {
 }
 
 function gib(bytes: number): string {
+  if (!Number.isFinite(bytes)) return '?'; // a feature of unknown shape
   return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

@@ -12,7 +12,8 @@ import { BENCH_DEFAULTS, benchAdaptive, type BenchProgress } from '../../runtime
 import { prepareInputs } from '../../runtime/bench/inputs.ts';
 import { type BenchReport, BenchReportSchema } from '../../schemas/bench.ts';
 import { formatCount, formatTable, printJson } from '../output.ts';
-import { loadBundleSplit, pct, positiveInt } from './eval.ts';
+import { loadBundleSplit, pct } from './eval.ts';
+import { positiveInt } from '../args.ts';
 
 interface BenchFlags {
   dataset?: string;

@@ -11,7 +11,8 @@ import { DATASETS } from '../../data/registry.ts';
 import { type DemoReport, DemoReportSchema } from '../../schemas/demo.ts';
 import { createProgressPrinter, formatDuration } from '../../train/progress.ts';
 import { formatTable, printJson } from '../output.ts';
-import { pct, positiveInt } from './eval.ts';
+import { pct } from './eval.ts';
+import { positiveInt } from '../args.ts';
 
 interface DemoFlags {
   dataset: string;

@@ -3,7 +3,7 @@
  * calibration on a split, the oracle and overthinking, and the bundle policy's adaptive result.
  * Progress goes to stderr; stdout holds only the result (one JSON document with --json).
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { collectExitOutputs } from '../../analysis/collect.ts';
 import { evaluateOutputs, type BundleEvaluation } from '../../analysis/evaluate.ts';
 import { createCountProgress } from '../../analysis/progress.ts';
@@ -14,6 +14,7 @@ import type { ExitOutputs } from '../../exits/outputs.ts';
 import type { BundleManifest } from '../../schemas/bundle.ts';
 import { EvalReportSchema, type EvalReport } from '../../schemas/eval.ts';
 import { formatCount, formatTable, printJson } from '../output.ts';
+import { positiveInt } from '../args.ts';
 
 interface EvalFlags {
   dataset?: string;
@@ -123,8 +124,3 @@ export function signed(x: number): string {
   return `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
 }
 
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer ≥ 1.');
-  return n;
-}

@@ -3,7 +3,7 @@
  * "stages 0..K + exit K" of a bundle as one plain ONNX file (src/bundle/subnet.ts), for a fixed
  * compute budget or a runtime that knows nothing of exits.
  */
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command } from 'commander';
 import { loadBundle } from '../../bundle/io.ts';
 import { exportSubnet } from '../../bundle/subnet.ts';
 import { analyzeCost } from '../../onnx/cost/index.ts';
@@ -11,6 +11,7 @@ import { saveModel } from '../../onnx/model-io.ts';
 import { type ExportReport, ExportReportSchema } from '../../schemas/export.ts';
 import { formatCount, printJson } from '../output.ts';
 import { pct } from './eval.ts';
+import { nonNegativeInt } from '../args.ts';
 
 interface ExportFlags {
   subnet: number;
@@ -60,8 +61,3 @@ function formatExport(r: ExportReport): string {
   ].join('\n');
 }
 
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer ≥ 0.');
-  return n;
-}

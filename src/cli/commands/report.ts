@@ -13,7 +13,8 @@ import { bundleReportData, writeReport } from '../../report/from-bundle.ts';
 import type { ReportData } from '../../report/types.ts';
 import { ReportSummarySchema, type ReportSummary } from '../../schemas/report.ts';
 import { printJson } from '../output.ts';
-import { pct, positiveInt } from './eval.ts';
+import { pct } from './eval.ts';
+import { positiveInt } from '../args.ts';
 
 interface ReportFlags {
   dataset?: string;

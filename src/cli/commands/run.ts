@@ -4,7 +4,7 @@
  * policy trusts; prints, per input, the class, the exit, the confidence and the FLOPs spent.
  */
 import { readFileSync } from 'node:fs';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { ExitwiseError } from '../../errors.ts';
 import type { ExitPolicy } from '../../exits/policies/policy.ts';
 import { type InputSource, readInputFiles } from '../../runtime/adaptive/inputs.ts';
@@ -13,6 +13,7 @@ import type { BackendKind } from '../../runtime/session.ts';
 import { loadBundle } from '../../bundle/io.ts';
 import { type RunReport, RunReportSchema } from '../../schemas/run.ts';
 import { formatCount, formatTable, printJson } from '../output.ts';
+import { positiveInt } from '../args.ts';
 
 /** Inputs per runtime call: large enough to amortise per-call costs, small enough to bound memory on big IDX files. */
 const DEFAULT_BATCH = 64;
@@ -120,8 +121,3 @@ function formatRun(r: RunReport): string {
   ].join('\n');
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer ≥ 1.');
-  return n;
-}

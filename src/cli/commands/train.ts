@@ -3,7 +3,7 @@
  * writes the run folder (model.onnx, checkpoints/, run.json) and prints the final metrics.
  * Progress goes to stderr; stdout holds only the result (one JSON document with --json).
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { backboneKinds } from '../../nn/registry.ts';
 import type { BackboneSpec } from '../../nn/types.ts';
 import type { OptimizerConfig } from '../../train/optimizers/types.ts';
@@ -19,6 +19,7 @@ import { createProgressPrinter, formatDuration } from '../../train/progress.ts';
 import { DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LR, type TrainConfigInput } from '../../train/run-config.ts';
 import { DEFAULT_CHECKPOINT_SECONDS, resumeTraining, train, type TrainOptions, type TrainResult } from '../../train/trainer.ts';
 import { printJson } from '../output.ts';
+import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../args.ts';
 
 interface TrainFlags {
   dataset?: string;
@@ -231,26 +232,6 @@ function usage(message: string, hint = 'Run `exitwise train --help` for the opti
   return new ExitwiseError('EXW_USAGE', message, { hint });
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer ≥ 1.');
-  return n;
-}
 
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer ≥ 0.');
-  return n;
-}
 
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number > 0.');
-  return n;
-}
 
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0.');
-  return n;
-}

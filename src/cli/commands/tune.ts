@@ -18,7 +18,8 @@ import type { BundleManifest } from '../../schemas/bundle.ts';
 import type { LatencyProfile } from '../../schemas/profile.ts';
 import { TuneReportSchema, type TuneReport } from '../../schemas/tune.ts';
 import { formatCount, printJson } from '../output.ts';
-import { collectWithProgress, loadBundleSplit, pct, positiveInt, signed } from './eval.ts';
+import { collectWithProgress, loadBundleSplit, pct, signed } from './eval.ts';
+import { nonNegativeNumber, positiveInt } from '../args.ts';
 
 interface TuneFlags {
   dataset?: string;
@@ -156,11 +157,6 @@ function usage(message: string, hint: string): ExitwiseError {
   return new ExitwiseError('EXW_USAGE', message, { hint });
 }
 
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0.');
-  return n;
-}
 
 function probability(value: string): number {
   const n = Number(value);

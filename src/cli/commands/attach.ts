@@ -28,6 +28,7 @@ import { checkModelFits, placeAuto } from '../../train/heads-only/model-fit.ts';
 import { createHeadsOnlyProgressPrinter } from '../../train/heads-only/progress.ts';
 import { formatDuration } from '../../train/progress.ts';
 import { formatCount, formatTable, printJson } from '../output.ts';
+import { withStopSignal } from '../interrupt.ts';
 
 interface AttachFlags {
   dataset: string;
@@ -89,21 +90,9 @@ export function attachCommand(program: Command): void {
       '  $ exitwise attach model.onnx --dataset fashion-mnist --at 0.25,0.5 --head pool-linear --epochs 4 --out m.exitwise --json',
     ].join('\n'))
     .action(async (modelPath: string, flags: AttachFlags) => {
-      const controller = new AbortController();
-      const stop = () => {
-        controller.abort();
-        if (flags.quiet !== true) process.stderr.write('\nstopping after this step (nothing is written)…\n');
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      try {
-        const report = await runAttach(modelPath, flags, controller.signal);
-        if (flags.json === true) printJson(AttachReportSchema, report);
-        else process.stdout.write(`${formatAttach(report)}\n`);
-      } finally {
-        process.removeListener('SIGINT', stop);
-        process.removeListener('SIGTERM', stop);
-      }
+      const report = await withStopSignal(flags.quiet === true ? null : 'stopping after this step (nothing is written)…', (signal) => runAttach(modelPath, flags, signal));
+      if (flags.json === true) printJson(AttachReportSchema, report);
+      else process.stdout.write(`${formatAttach(report)}\n`);
     });
 }
 

@@ -13,6 +13,7 @@ import { createProgressPrinter, formatDuration } from '../../train/progress.ts';
 import { formatTable, printJson } from '../output.ts';
 import { pct } from './eval.ts';
 import { positiveInt } from '../args.ts';
+import { withStopSignal } from '../interrupt.ts';
 
 interface DemoFlags {
   dataset: string;
@@ -46,35 +47,29 @@ export function demoCommand(program: Command): void {
       '  $ exitwise demo --dataset fashion-mnist --epochs 4 --out runs/demo-fashion',
     ].join('\n'))
     .action(async (flags: DemoFlags) => {
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once('SIGINT', stop);
       let counter: { label: string; progress: CountProgress } | undefined;
       const say = (text: string) => { if (flags.quiet !== true) process.stderr.write(`${text}\n`); };
-      try {
-        clearEarlierDemo(flags.out);
-        const result = await runDemo({
-          out: flags.out, dataset: flags.dataset, signal: controller.signal,
-          ...(flags.data === undefined ? {} : { dataDir: flags.data }),
-          ...(flags.threads === undefined ? {} : { threads: flags.threads }),
-          ...(flags.epochs === undefined ? {} : { epochs: flags.epochs }),
-          ...(flags.limit === undefined ? {} : { limit: flags.limit }),
-          ...(flags.quiet === true ? {} : {
-            onStep: (s) => { counter?.progress.end(); counter = undefined; say(`\n[${s.index}/${s.total}] ${s.title}`); },
-            onTrainProgress: createProgressPrinter(),
-            onCount: (label, done, total) => {
-              if (counter?.label !== label) { counter?.progress.end(); counter = { label, progress: createCountProgress(label) }; }
-              counter.progress.update(done, total);
-            },
-          }),
-        });
-        counter?.progress.end();
-        const report = demoReport(result, flags.dataset);
-        if (flags.json === true) printJson(DemoReportSchema, report);
-        else process.stdout.write(`${formatDemo(report)}\n`);
-      } finally {
-        process.removeListener('SIGINT', stop);
-      }
+      clearEarlierDemo(flags.out);
+      const notice = flags.quiet === true ? null : 'stopping after this step (the training run keeps a checkpoint)…';
+      const result = await withStopSignal(notice, (signal) => runDemo({
+        out: flags.out, dataset: flags.dataset, signal,
+        ...(flags.data === undefined ? {} : { dataDir: flags.data }),
+        ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+        ...(flags.epochs === undefined ? {} : { epochs: flags.epochs }),
+        ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+        ...(flags.quiet === true ? {} : {
+          onStep: (s) => { counter?.progress.end(); counter = undefined; say(`\n[${s.index}/${s.total}] ${s.title}`); },
+          onTrainProgress: createProgressPrinter(),
+          onCount: (label, done, total) => {
+            if (counter?.label !== label) { counter?.progress.end(); counter = { label, progress: createCountProgress(label) }; }
+            counter.progress.update(done, total);
+          },
+        }),
+      }));
+      counter?.progress.end();
+      const report = demoReport(result, flags.dataset);
+      if (flags.json === true) printJson(DemoReportSchema, report);
+      else process.stdout.write(`${formatDemo(report)}\n`);
     });
 }
 

@@ -23,6 +23,7 @@ import { readUserImages } from '../../train/heads-only/user-images.ts';
 import { formatDuration } from '../../train/progress.ts';
 import { formatCount, formatTable, printJson } from '../output.ts';
 import { headsTrainingOf, nonNegativeInt, positiveInt, positiveNumber } from './attach.ts';
+import { withStopSignal } from '../interrupt.ts';
 
 interface PersonaliseFlags {
   out: string;
@@ -73,21 +74,9 @@ export function personaliseCommand(program: Command): void {
       '  $ exitwise personalise digits.exitwise --data my-digits/ --distill --out my-digits.exitwise --json',
     ].join('\n'))
     .action(async (bundlePath: string, flags: PersonaliseFlags) => {
-      const controller = new AbortController();
-      const stop = () => {
-        controller.abort();
-        if (flags.quiet !== true) process.stderr.write('\nstopping after this step (nothing is written)…\n');
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      try {
-        const report = await runPersonalise(bundlePath, flags, controller.signal);
-        if (flags.json === true) printJson(PersonaliseReportSchema, report);
-        else process.stdout.write(`${formatPersonalise(report)}\n`);
-      } finally {
-        process.removeListener('SIGINT', stop);
-        process.removeListener('SIGTERM', stop);
-      }
+      const report = await withStopSignal(flags.quiet === true ? null : 'stopping after this step (nothing is written)…', (signal) => runPersonalise(bundlePath, flags, signal));
+      if (flags.json === true) printJson(PersonaliseReportSchema, report);
+      else process.stdout.write(`${formatPersonalise(report)}\n`);
     });
 }
 

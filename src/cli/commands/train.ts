@@ -20,6 +20,7 @@ import { DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LR, type TrainConfigInput }
 import { DEFAULT_CHECKPOINT_SECONDS, resumeTraining, train, type TrainOptions, type TrainResult } from '../../train/trainer.ts';
 import { printJson } from '../output.ts';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../args.ts';
+import { withStopSignal } from '../interrupt.ts';
 
 interface TrainFlags {
   dataset?: string;
@@ -93,36 +94,23 @@ export function trainCommand(program: Command): void {
       '  $ exitwise train --out runs/fashion --resume',
     ].join('\n'))
     .action(async (flags: TrainFlags) => {
-      const controller = new AbortController();
-      const stop = () => {
-        controller.abort();
-        if (flags.quiet !== true) process.stderr.write('\nstopping after this step to save a checkpoint (Ctrl-C again to quit at once)…\n');
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      try {
+      const notice = flags.quiet === true ? null : 'stopping after this step to save a checkpoint (Ctrl-C again to quit at once)…';
+      const result = await withStopSignal(notice, (signal) => {
         const options: TrainOptions = {
           out: flags.out,
           checkpointEvery: { seconds: flags.checkpointEvery },
-          signal: controller.signal,
+          signal,
           ...(flags.threads === undefined ? {} : { threads: flags.threads }),
           ...(flags.data === undefined ? {} : { dataDir: flags.data }),
           ...(flags.quiet === true ? {} : { onProgress: createProgressPrinter(), onHeadsProgress: createHeadsOnlyProgressPrinter() }),
         };
         const given = configFromFlags(flags);
-        let result: TrainResult;
-        if (flags.resume === true) {
-          result = await resumeTraining({ ...options, expect: given });
-        } else {
-          if (given.dataset === undefined) throw usage('--dataset is required for a new run');
-          result = await train({ ...given, dataset: given.dataset }, options);
-        }
-        if (flags.json === true) printJson(TrainReportSchema, { ...result, config: { ...result.config } });
-        else process.stdout.write(`${formatResult(result)}\n`);
-      } finally {
-        process.removeListener('SIGINT', stop);
-        process.removeListener('SIGTERM', stop);
-      }
+        if (flags.resume === true) return resumeTraining({ ...options, expect: given });
+        if (given.dataset === undefined) throw usage('--dataset is required for a new run');
+        return train({ ...given, dataset: given.dataset }, options);
+      });
+      if (flags.json === true) printJson(TrainReportSchema, { ...result, config: { ...result.config } });
+      else process.stdout.write(`${formatResult(result)}\n`);
     });
 }
 

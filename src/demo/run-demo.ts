@@ -4,16 +4,17 @@
  * inference on the test split, write the bundle and an HTML report. Each step is the library
  * call a user would make, in order; `exitwise demo` (and `npm start`) prints what it does.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { collectExitOutputs } from '../analysis/collect.ts';
 import { type BundleEvaluation, evaluateOutputs } from '../analysis/evaluate.ts';
-import { profileBundle } from '../analysis/profile.ts';
+import { profileBundle, profileName } from '../analysis/profile.ts';
 import { type BundleTuning, tuneBundlePolicy, writeTuning } from '../analysis/tune-bundle.ts';
 import { type BundleData, bundleSplitData } from '../bundle/data.ts';
 import { loadBundle } from '../bundle/io.ts';
 import { loadDataset } from '../data/registry.ts';
 import { ExitwiseError } from '../errors.ts';
-import { bundleReportData, writeReport } from '../report/from-bundle.ts';
+import { buildReportData } from '../report/build.ts';
+import { storedLatencyInfo, writeReport } from '../report/from-bundle.ts';
 import { benchAdaptive, type BenchFigures } from '../runtime/bench/benchmark.ts';
 import { prepareInputs } from '../runtime/bench/inputs.ts';
 import type { TrainEvent } from '../train/progress.ts';
@@ -120,7 +121,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   });
 
   step(4);
-  const data = await bundleReportData(bundle, { dataset: datasetName, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }), ...threads });
+  // The test outputs and the profile are the ones just measured: the report needs no second pass.
+  const data = buildReportData({
+    manifest: tuned, title: basename(bundle).replace(/\.exitwise$/, ''), dataset: datasetName, test,
+    latency: storedLatencyInfo(profileName(latency), latency),
+  });
   const report = (await writeReport(join(options.out, 'report.html'), data)).path;
   return { out: options.out, bundle, report, training, tuning, test: evaluation, bench, seconds: (performance.now() - started) / 1000 };
 }

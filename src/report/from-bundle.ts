@@ -97,13 +97,17 @@ async function reportLatency(bundle: Bundle, options: BundleReportOptions): Prom
   const own = profileName({ backend: 'node', threads, batch: 1 });
   const name = options.profile ?? (stored.includes(own) ? own : stored[0]);
   if (name !== undefined) {
-    const profile = storedProfile(manifest, name)!;
-    return { label: `profile ${name} of the bundle`, description: `profile "${name}" of the bundle: ${describeProfile(profile)}`, cumulativeMs: latencyCosts(profile) };
+    return storedLatencyInfo(name, storedProfile(manifest, name)!);
   }
   if (options.measure === false) return null;
   options.onMeasure?.(own);
   const profile = await profileBundle(bundle, { threads, batch: 1 });
   return { label: `${own}, measured for this report`, description: `measured for this report (not stored in the bundle): ${describeProfile(profile)}`, cumulativeMs: latencyCosts(profile) };
+}
+
+/** The report's latency from profile `name` stored in the bundle. */
+export function storedLatencyInfo(name: string, profile: LatencyProfile): LatencyInfo {
+  return { label: `profile ${name} of the bundle`, description: `profile "${name}" of the bundle: ${describeProfile(profile)}`, cumulativeMs: latencyCosts(profile) };
 }
 
 function describeProfile(p: LatencyProfile): string {

@@ -4,7 +4,7 @@ export { renderReport } from './html.ts';
 export { reportCharts, KIND_COLOURS, type ChartSpec } from './charts.ts';
 export { renderSvg } from './svg.ts';
 export { sweepPolicy, SWEPT_KINDS, DEFAULT_SWEEP_LEVELS, type ReportCosts } from './tradeoff.ts';
-export { bundleReportData, writeReport, type BundleReportOptions } from './from-bundle.ts';
+export { bundleReportData, storedLatencyInfo, writeReport, type BundleReportOptions } from './from-bundle.ts';
 export type {
   ReportData, BundleFacts, TradeoffCurve, TradeoffPoint, PolicyReport, LatencyInfo, ReliabilityCurve, CalibrationReportData,
 } from './types.ts';

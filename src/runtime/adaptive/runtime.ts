@@ -9,6 +9,7 @@ import { defaultThresholds } from '../../exits/policies/defaults.ts';
 import type { ExitPolicy } from '../../exits/policies/policy.ts';
 import { policyFromJson } from '../../exits/policies/registry.ts';
 import type { BundleManifest } from '../../schemas/bundle.ts';
+import { CompiledRunner, whyNotCompiled } from '../compiled/index.ts';
 import type { BackendKind } from '../session.ts';
 import { AnytimeRun } from './anytime.ts';
 import { BudgetChooser, fixRates, type StepCosts } from './budget.ts';
@@ -36,13 +37,18 @@ export class AdaptiveRuntime {
   readonly policy: ExitPolicy;
   readonly #segments: SegmentSet;
   readonly #inputDims: number[];
+  /** Compiled models by policy JSON (undefined: compiling is off). */
+  readonly #compiled: Map<string, Promise<CompiledRunner>> | undefined;
+  readonly #bundle: Bundle;
   #stepTimes: StepTimes | undefined;
 
-  private constructor(segments: SegmentSet, policy: ExitPolicy, inputDims: number[]) {
+  private constructor(bundle: Bundle, segments: SegmentSet, policy: ExitPolicy, inputDims: number[], compile: boolean) {
     this.manifest = segments.manifest;
     this.policy = policy;
+    this.#bundle = bundle;
     this.#segments = segments;
     this.#inputDims = inputDims;
+    this.#compiled = compile ? new Map() : undefined;
   }
 
   /**
@@ -56,16 +62,18 @@ export class AdaptiveRuntime {
     const inputDims = perInputDims(manifest);
     const policy = options.policy ?? bundlePolicy(manifest);
     checkPolicy(policy, manifest.stages.length);
-    const { policy: _, ...segmentOptions } = options;
+    const { policy: _, compiled, ...segmentOptions } = options;
     const segments = await SegmentSet.open(bundle, segmentOptions);
+    const runtime = new AdaptiveRuntime(bundle, segments, policy, inputDims, compiled ?? true);
     try {
       // Exits the default policy skips run their stage alone: open those sessions now, not on the first call.
       for (let k = 0; k < segments.levels; k++) if (canSkip(policy, k)) await segments.prepareStageOnly(k);
+      await runtime.#compiledFor(policy); // compiled now, so the first run() is not the one paying for it
     } catch (error) {
-      await segments.release();
+      await runtime.release();
       throw error;
     }
-    return new AdaptiveRuntime(segments, policy, inputDims);
+    return runtime;
   }
 
   get backend(): BackendKind {
@@ -77,11 +85,18 @@ export class AdaptiveRuntime {
    * the policy stops some, the rest go on; the final exit decides for those left. Equal to
    * `simulate(policy, outputs)` on the logits of every exit. Exits the policy disables (`null`
    * threshold, memoryless kinds) are not run. `input` is preprocessed float32 `[count, ...dims]`.
+   *
+   * Policies the compiled model supports (max-softmax, entropy, margin; src/runtime/compiled)
+   * run as one ONNX Runtime call per batch, decisions inside the graph in float32: an input whose
+   * score is within float32 rounding of a threshold may leave one exit earlier or later than
+   * `simulate` says. Open with `compiled: false` for the per-segment walk.
    */
   async run(input: Float32Array, count: number, options: { policy?: ExitPolicy } = {}): Promise<AdaptiveResult> {
     const policy = options.policy ?? this.policy;
     checkPolicy(policy, this.#segments.levels);
     const feeds = this.#feeds(input, count);
+    const compiled = count > 0 ? await this.#compiledFor(policy) : undefined;
+    if (compiled !== undefined) return compiled.run(feeds, count);
     const collector = new ResultCollector(count, this.#segments.classes);
     const chooser = new PolicyChooser(policy, count, { skipDisabled: true });
     for await (const step of walk(this.#segments, feeds, count, chooser)) collector.record(step, false);
@@ -142,7 +157,24 @@ export class AdaptiveRuntime {
 
   /** Frees every session. */
   async release(): Promise<void> {
+    const compiled = await Promise.allSettled(this.#compiled?.values() ?? []);
+    this.#compiled?.clear();
+    await Promise.all(compiled.flatMap((c) => (c.status === 'fulfilled' ? [c.value.release()] : [])));
     await this.#segments.release();
+  }
+
+  /** The compiled model of `policy`, opened on first use; undefined when compiling is off or the policy does not compile. */
+  #compiledFor(policy: ExitPolicy): Promise<CompiledRunner | undefined> | undefined {
+    if (this.#compiled === undefined || whyNotCompiled(this.#bundle, policy) !== undefined) return undefined;
+    const key = JSON.stringify(policy.toJSON());
+    let runner = this.#compiled.get(key);
+    if (runner === undefined) {
+      // One session for the whole network: ORT's defaults (idle threads spinning) are its best, as for the plain model.
+      runner = CompiledRunner.open(this.#bundle, policy, { backend: this.backend, threads: this.#segments.threads, direct: this.#segments.directCalls, spinning: true });
+      this.#compiled.set(key, runner);
+      runner.catch(() => this.#compiled?.delete(key));
+    }
+    return runner;
   }
 
   #flopCosts(): StepCosts {

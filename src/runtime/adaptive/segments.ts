@@ -43,6 +43,8 @@ export class SegmentSet implements Stepper {
   readonly manifest: BundleManifest;
   readonly backend: BackendKind;
   readonly threads: number | undefined;
+  /** Whether sessions call onnxruntime-node's binding directly (calls.ts). */
+  readonly directCalls: boolean;
   readonly levels: number;
   readonly classes: number;
   readonly stageFlops: readonly number[];
@@ -56,6 +58,7 @@ export class SegmentSet implements Stepper {
     this.manifest = manifest;
     this.backend = options.backend ?? 'node';
     this.threads = options.threads;
+    this.directCalls = sessionOptions.direct;
     this.levels = levels.length;
     this.classes = manifest.task.classes.length;
     this.stageFlops = manifest.stages.map((s) => s.flops);

@@ -29,6 +29,12 @@ export interface AdaptiveOpenOptions {
    * per call instead of ≈ 28 µs through the public API (calls.ts). `false` uses the public API.
    */
   directCalls?: boolean;
+  /**
+   * `run` through the compiled adaptive model (src/runtime/compiled) when the policy compiles
+   * (default true): the whole network and policy as one graph with `If` branches, one ONNX Runtime
+   * call per batch. `false`: `run` walks the segments, one call per exit, like `anytime`.
+   */
+  compiled?: boolean;
 }
 
 /** What every input ended with. Arrays are in input order, `[count]` unless said otherwise. */

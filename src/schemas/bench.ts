@@ -58,6 +58,8 @@ export const BenchReportSchema = z.strictObject({
   rounds: z.number().int().positive(),
   /** The policy of the adaptive and padded runs. */
   policy: PolicyJsonSchema,
+  /** How the adaptive runtime ran it: `compiled` (one graph, one ORT call per batch) or `segments` (one call per exit). */
+  adaptiveRuntime: z.enum(['compiled', 'segments']),
   /** FLOPs per input of the plain model. */
   fullFlops: z.number().nonnegative(),
   batches: z.array(BenchBatchSchema).min(1),

@@ -83,7 +83,7 @@ function formatBench(r: BenchReport): string {
   const noExit = r.noExit.map((n) => [n.batch, ms(n.fullMs), ms(n.adaptiveMs), times(n.ratio)]);
   const flops = r.batches[0]!.expectedFlops;
   return [
-    `${r.bundle} on ${r.count} ${r.dataset} ${r.split} inputs, policy ${r.policy.kind}, threads ${r.threads ?? 'default'}, median of ${r.rounds} rounds (ms per input)`,
+    `${r.bundle} on ${r.count} ${r.dataset} ${r.split} inputs, policy ${r.policy.kind} (${r.adaptiveRuntime === 'compiled' ? 'compiled graph' : 'segment walk'}), threads ${r.threads ?? 'default'}, median of ${r.rounds} rounds (ms per input)`,
     `full model ${formatCount(Math.round(r.fullFlops))} FLOPs/input; adaptive ${formatCount(Math.round(flops))} (${pct(flops / r.fullFlops, 1)})`,
     '',
     formatTable(['batch', 'full', 'adaptive', 'padded', 'speedup', 'ideal', 'efficiency', 'vs padded', 'acc full', 'acc adaptive', 'exits'], rows),

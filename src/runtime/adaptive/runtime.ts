@@ -155,6 +155,15 @@ export class AdaptiveRuntime {
     return this.#stepTimes;
   }
 
+  /**
+   * Why `run` under `policy` (default: the runtime's) walks the segments instead of the compiled
+   * model; undefined when it runs compiled.
+   */
+  notCompiledBecause(policy: ExitPolicy = this.policy): string | undefined {
+    if (this.#compiled === undefined) return 'the runtime was opened with compiled: false';
+    return whyNotCompiled(this.#bundle, policy);
+  }
+
   /** Frees every session. */
   async release(): Promise<void> {
     const compiled = await Promise.allSettled(this.#compiled?.values() ?? []);
@@ -165,14 +174,15 @@ export class AdaptiveRuntime {
 
   /** The compiled model of `policy`, opened on first use; undefined when compiling is off or the policy does not compile. */
   #compiledFor(policy: ExitPolicy): Promise<CompiledRunner | undefined> | undefined {
-    if (this.#compiled === undefined || whyNotCompiled(this.#bundle, policy) !== undefined) return undefined;
+    const cache = this.#compiled;
+    if (cache === undefined || this.notCompiledBecause(policy) !== undefined) return undefined;
     const key = JSON.stringify(policy.toJSON());
-    let runner = this.#compiled.get(key);
+    let runner = cache.get(key);
     if (runner === undefined) {
       // One session for the whole network: ORT's defaults (idle threads spinning) are its best, as for the plain model.
       runner = CompiledRunner.open(this.#bundle, policy, { backend: this.backend, threads: this.#segments.threads, direct: this.#segments.directCalls, spinning: true });
-      this.#compiled.set(key, runner);
-      runner.catch(() => this.#compiled?.delete(key));
+      cache.set(key, runner);
+      runner.catch(() => cache.delete(key)); // a failed open is retried on the next run, not cached
     }
     return runner;
   }

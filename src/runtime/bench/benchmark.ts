@@ -117,6 +117,7 @@ export async function benchAdaptive(bundle: Bundle, inputs: BenchInputs, options
     }
     return {
       count: inputs.count, threads: options.threads ?? null, rounds, policy: adaptive.policy.toJSON(),
+      adaptiveRuntime: adaptive.notCompiledBecause() === undefined ? 'compiled' : 'segments',
       fullFlops: costs.fullModelFlops, batches: rows, noExit: noExitRows,
     };
   } finally {

@@ -61,7 +61,8 @@ describe('AdaptiveRuntime.anytime', () => {
     assert.ok(result.final.every((f) => f === 1));
     assert.deepEqual(result.exitIndex, plain.exitIndex);
     assert.deepEqual(result.prediction, plain.prediction);
-    assert.deepEqual(result.logits, plain.logits);
+    // run() goes through the compiled graph, where ONNX Runtime may fuse differently: same values to float rounding.
+    result.logits.forEach((v, i) => assert.ok(Math.abs(v - plain.logits[i]!) < 1e-5, `logit ${i}: ${v} vs ${plain.logits[i]}`));
   });
 
   it('stops at a deadline of 0 after exit 0, with exit 0\'s answer for every input', async () => {

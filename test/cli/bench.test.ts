@@ -136,7 +136,7 @@ describe('exitwise bench', () => {
     const r = await exitwiseInProcess('bench', dir, '--limit', '16', '--batch', '8', '--rounds', '1', '--quiet');
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
-    assert.match(r.stdout, /^.*tiny\.exitwise on 16 mnist test inputs, policy max-softmax, threads default, median of 1 rounds \(ms per input\)\n/);
+    assert.match(r.stdout, /^.*tiny\.exitwise on 16 mnist test inputs, policy max-softmax \(compiled graph\), threads default, median of 1 rounds \(ms per input\)\n/);
     assert.match(r.stdout, /\nbatch +full +adaptive +padded +speedup +ideal +efficiency +vs padded +acc full +acc adaptive +exits\n/);
     assert.match(r.stdout, /\n +8 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+× +[\d.]+× +\d+% +[\d.]+× +[\d.]+% +[\d.]+% +\d+\/\d+\/\d+\n/);
     assert.match(r.stdout, /\nnothing exits \(every input runs every stage and head\):\nbatch +full +adaptive +ratio\n[- ]+\n +8 +[\d.]+ +[\d.]+ +[\d.]+×\n$/);

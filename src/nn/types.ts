@@ -26,6 +26,12 @@ export interface ResNetSpec extends CommonSpec {
   blocksPerStage?: readonly number[];
   /** Channels of the stem and of the first stage (default 16). */
   width?: number;
+  /**
+   * Stride of the stem conv (default 1). 2 halves the resolution at once: every stage then runs
+   * on a quarter of the pixels with more channels for the same FLOPs, where ONNX Runtime's convs
+   * are faster per FLOP (see src/nn/resnet.ts).
+   */
+  stemStride?: number;
 }
 
 /** A plain CNN: stages of 3×3 conv (with bias) → ReLU → 2×2 max-pool, then flatten → linear. */

@@ -21,6 +21,8 @@ const SHAPE_CASES: { spec: BackboneSpec; blocks: [number, number, number][]; cla
   // Stride-2 3×3 convs with padding 1 take ⌈side/2⌉: 15 → 8 → 4 → 2, 9 → 5 → 3 → 2.
   { spec: { kind: 'resnet', blocksPerStage: [1, 1, 2, 1], width: 3, classes: 4, inputShape: [3, 15, 9] }, classes: 4, blocks: [[3, 15, 9], [6, 8, 5], [12, 4, 3], [12, 4, 3], [24, 2, 2]] },
   { spec: { kind: 'resnet', blocksPerStage: [1], width: 8, inputShape: [1, 1, 1] }, classes: 10, blocks: [[8, 1, 1]] },
+  // A stride-2 stem: widths 32, 64, 128 at 14, 7, 4.
+  { spec: { kind: 'resnet', width: 32, stemStride: 2 }, classes: 10, blocks: [[32, 14, 14], [32, 14, 14], [64, 7, 7], [64, 7, 7], [128, 4, 4], [128, 4, 4]] },
   { spec: { kind: 'cnn' }, classes: 10, blocks: [[32, 14, 14], [64, 7, 7]] },
   // 2×2 pools floor: 28 → 14 → 7 → 3.
   { spec: { kind: 'cnn', channels: [8, 8, 16], classes: 2 }, classes: 2, blocks: [[8, 14, 14], [8, 7, 7], [16, 3, 3]] },
@@ -172,6 +174,9 @@ describe('bad specs give EXW_USAGE with a hint', () => {
     ['inputShape of rank 2', { kind: 'cnn', inputShape: [28, 28] }, /inputShape/],
     ['resnet input too small for its stride-2 stages', { kind: 'resnet', blocksPerStage: [1, 1, 1, 1], inputShape: [1, 7, 28] },
       /inputShape: 4 stages halve the image 3 times, which needs sides of at least 8 pixels, not 7/],
+    ['resnet input too small for its stride-2 stem and stages', { kind: 'resnet', blocksPerStage: [1, 1, 1], stemStride: 2, inputShape: [1, 7, 28] },
+      /inputShape: the stem and 3 stages halve the image 3 times, which needs sides of at least 8 pixels, not 7/],
+    ['a stem stride other than 1 or 2', { kind: 'resnet', stemStride: 3 }, /stemStride/],
     ['cnn input too small for its pools', { kind: 'cnn', channels: [8, 8, 8], inputShape: [1, 28, 7] }, /inputShape: 3 max-pool stages need image sides of at least 8 pixels, not 7/],
     ['cnn channels wrong type', { kind: 'cnn', channels: 32 }, /channels/],
   ];

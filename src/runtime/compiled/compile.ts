@@ -92,11 +92,13 @@ export function compileAdaptive(bundle: Bundle, policy: ExitPolicy, shape: Compi
     ...merged.graph.node.flatMap((n) => [...n.output, n.name]), ...merged.graph.initializer.map((t) => t.name), input, ...Object.values(COMPILED_OUTPUTS),
   ];
   const scope = new ModelScope(defaultOpset(bundle), taken);
+  const weightRanks = new Map(merged.graph.initializer.map((t) => [t.name, t.dims.length]));
   const plan: Plan = {
     K, rule, policy: thresholds, classes: manifest.task.classes.length, exitsRun,
     stageNodes: (k) => nodesOf(stageSegment[k]!),
     exitNodes: (k) => nodesOf(exitSegment[k]!),
     logitsOf: (k) => merged.nameIn(exitSegment[k]!, manifest.exits[k]!.output),
+    weightRank: (name) => weightRanks.get(name),
     carried: (k) => {
       const later = new Set(manifest.stages.slice(k + 1).flatMap((s) => s.inputs));
       return [input, ...manifest.stages.slice(0, k + 1).flatMap((s) => s.outputs)].filter((t) => later.has(t));
@@ -139,14 +141,16 @@ interface Plan {
   logitsOf(k: number): string;
   /** Tensors that exist after stage k (the bundle input, outputs of stages 0..k) and later stages read. */
   carried(k: number): string[];
+  /** Rank of the initializer `name` (a Conv's weights), undefined when it is not one. */
+  weightRank(name: string): number | undefined;
 }
 
 /**
  * From stage k on, for one input: stage k, exit k, then `If(stop)` answering here or going on.
  * Returns the names of the logits and exit index this scope ends with.
  */
-function singleLevel(e: NodeEmitter, plan: Plan, k: number): [string, string] {
-  e.adopt(plan.stageNodes(k));
+function singleLevel(e: NodeEmitter, plan: Plan, k: number, branchEntry = false): [string, string] {
+  e.adopt(branchEntry ? enterBlockedLayout(e, plan, plan.stageNodes(k), plan.carried(k - 1)) : plan.stageNodes(k));
   if (!plan.exitsRun[k]) return singleLevel(e, plan, k + 1);
   e.adopt(plan.exitNodes(k));
   const logits = plan.logitsOf(k);
@@ -155,7 +159,7 @@ function singleLevel(e: NodeEmitter, plan: Plan, k: number): [string, string] {
   const stop = plan.rule.stop(e, logits, plan.policy, k, plan.classes);
   const answer = e.branch().graph(`exit${k}_answers`, [logits, here]);
   const rest = e.branch();
-  const after = singleLevel(rest, plan, k + 1);
+  const after = singleLevel(rest, plan, k + 1, true);
   const [outLogits, outExit] = e.op('If', [stop], { then_branch: answer, else_branch: rest.graph(`after_exit${k}`, after) }, 2, `after_exit${k}`);
   return [outLogits!, outExit!];
 }
@@ -172,6 +176,28 @@ function batchTop(e: NodeEmitter, plan: Plan, input: string): [string, string] {
   return batchLevel(e, plan, 0, { rows: rows!, logits: logits!, exits: exits!, names: new Map() });
 }
 
+/**
+ * `nodes` with every tensor of `entering` that a Conv and some other node both read taken through
+ * a 1×1 MaxPool first (an exact copy). Why: a tensor enters an `If` branch in NCHW; ONNX Runtime
+ * converts it to its blocked layout for each Conv reading it, but leaves the other readers (a
+ * residual Add) in NCHW, so the block's sum is done apart from its conv and converted back and
+ * forth. Read through a pooling op, which ONNX Runtime runs in the blocked layout, the tensor is
+ * converted once and every reader gets the blocked copy. Measured on the Fashion ResNet: ≈ 1.5%
+ * of the plain model's time per exit at batch 1, more at batch 64.
+ */
+function enterBlockedLayout(e: NodeEmitter, plan: Plan, nodes: NodeProto[], entering: readonly string[]): NodeProto[] {
+  const remap = new Map<string, string>();
+  for (const t of entering) {
+    const readers = nodes.filter((n) => n.input.includes(t));
+    const conv = readers.find((n) => n.opType === 'Conv' && n.input[0] === t);
+    const rank = conv === undefined ? undefined : plan.weightRank(conv.input[1]!);
+    if (readers.length < 2 || rank === undefined || rank < 3) continue;
+    remap.set(t, e.op('MaxPool', [t], { kernel_shape: new Array<number>(rank - 2).fill(1) }, 1, 'blocked')[0]!);
+  }
+  if (remap.size === 0) return nodes;
+  return nodes.map((n) => (n.input.some((i) => remap.has(i)) ? { ...n, input: n.input.map((i) => remap.get(i) ?? i) } : n));
+}
+
 interface BatchState {
   /** Original indices `[m]` (int64) of the rows in this scope. */
   rows: string;
@@ -182,13 +208,14 @@ interface BatchState {
   names: Map<string, string>;
 }
 
-function batchLevel(e: NodeEmitter, plan: Plan, k: number, state: BatchState): [string, string] {
+function batchLevel(e: NodeEmitter, plan: Plan, k: number, state: BatchState, branchEntry = false): [string, string] {
   // Nodes reading a compacted tensor read it under its name in this scope.
   const rename = (nodes: NodeProto[]): NodeProto[] => nodes.map((node) => {
     if (!node.input.some((n) => state.names.has(n))) return node;
     return { ...node, input: node.input.map((n) => state.names.get(n) ?? n) };
   });
-  e.adopt(rename(plan.stageNodes(k)));
+  const stage = rename(plan.stageNodes(k));
+  e.adopt(branchEntry ? enterBlockedLayout(e, plan, stage, [...state.names.values()]) : stage);
   if (!plan.exitsRun[k]) return batchLevel(e, plan, k + 1, state);
   e.adopt(rename(plan.exitNodes(k)));
   const logits = plan.logitsOf(k);
@@ -223,7 +250,7 @@ function batchLevel(e: NodeEmitter, plan: Plan, k: number, state: BatchState): [
   const [left] = e.op('Size', [goRows!], {}, 1, 'left');
   const [any] = e.op('Greater', [left!, e.ints('none', [0], [])], {}, 1, 'any_left');
   const rest = e.branch();
-  const after = batchLevel(rest, plan, k + 1, { rows: rows!, logits: answerLogits!, exits: answerExits!, names });
+  const after = batchLevel(rest, plan, k + 1, { rows: rows!, logits: answerLogits!, exits: answerExits!, names }, true);
   const done = e.branch().graph(`all_stopped_at_exit${k}`, [answerLogits!, answerExits!]);
   const [outLogits, outExit] = e.op('If', [any!], { then_branch: rest.graph(`after_exit${k}`, after), else_branch: done }, 2, `after_exit${k}`);
   return [outLogits!, outExit!];

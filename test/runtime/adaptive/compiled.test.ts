@@ -5,15 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ExitOutputs } from '../../../src/exits/outputs.ts';
-import type { ExitPolicy, ThresholdPolicy } from '../../../src/exits/policies/policy.ts';
+import type { ThresholdPolicy } from '../../../src/exits/policies/policy.ts';
 import { fitPolicy, policyKinds } from '../../../src/exits/policies/registry.ts';
-import { simulate } from '../../../src/exits/policies/simulate.ts';
 import type { GraphProto } from '../../../src/onnx/proto/onnx_pb.ts';
 import { AdaptiveRuntime } from '../../../src/runtime/adaptive/index.ts';
-import type { AdaptiveResult } from '../../../src/runtime/adaptive/types.ts';
 import { COMPILED_KINDS, compileAdaptive, whyNotCompiled } from '../../../src/runtime/compiled/index.ts';
-import { makeTestBundle, type TestBundle, tunedThresholds } from './support.ts';
+import { assertSimulated, makeTestBundle, type TestBundle, tunedThresholds } from './support.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'exitwise-compiled-'));
 const temperatures = [1.5, 1.2, 1.1, 1];
@@ -36,17 +33,6 @@ function tuned(kind: string, fraction = 0.3): ThresholdPolicy {
   return tunedThresholds(fitPolicy(kind, tb.reference, tb.labels, { temperatures }) as ThresholdPolicy, tb.reference, fraction) as ThresholdPolicy;
 }
 
-function assertSimulated(result: AdaptiveResult, policy: ExitPolicy, outputs: ExitOutputs, label: string): void {
-  const sim = simulate(policy, outputs);
-  assert.deepEqual(result.exitIndex, sim.exitIndex, `${label}: exit indices`);
-  assert.deepEqual(result.prediction, sim.prediction, `${label}: predictions`);
-  const c = outputs.classes;
-  for (let i = 0; i < outputs.samples; i++) {
-    assert.ok(Math.abs(result.confidence[i]! - sim.confidence[i]!) < 1e-6, `${label}: confidence of input ${i}`);
-    const k = result.exitIndex[i]!;
-    for (let j = 0; j < c; j++) assert.ok(Math.abs(result.logits[i * c + j]! - outputs.logits[k]![i * c + j]!) < 1e-5, `${label}: logits of input ${i}`);
-  }
-}
 
 /** Every graph nested in `graph`'s If nodes, depth first, with its depth. */
 function nested(graph: GraphProto, depth = 0): { graph: GraphProto; depth: number }[] {

@@ -4,15 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isExitwiseError } from '../../../src/errors.ts';
-import type { ExitOutputs } from '../../../src/exits/outputs.ts';
 import { DEFAULT_THRESHOLD } from '../../../src/exits/policies/defaults.ts';
 import { isThresholdPolicy, type ExitPolicy, type ThresholdPolicy } from '../../../src/exits/policies/policy.ts';
 import { fitPolicy, policyFromJson, policyKinds } from '../../../src/exits/policies/registry.ts';
-import { simulate } from '../../../src/exits/policies/simulate.ts';
 import { directCallsAvailable } from '../../../src/runtime/adaptive/calls.ts';
 import { AdaptiveRuntime, bundlePolicy } from '../../../src/runtime/adaptive/index.ts';
-import type { AdaptiveResult } from '../../../src/runtime/adaptive/types.ts';
-import { makeTestBundle, type TestBundle, tunedThresholds } from './support.ts';
+import { assertSimulated, makeTestBundle, type TestBundle, tunedThresholds } from './support.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'exitwise-adaptive-'));
 let tb: TestBundle;
@@ -37,18 +34,6 @@ function policyOf(kind: string): ExitPolicy {
 /** Per-input FLOPs of a sample leaving at exit k having run every head up to k. */
 const cumulative = (k: number): number => tb.bundle.manifest.exits[k]!.cumulativeFlops;
 
-/** Asserts that the runtime's result is the simulation's, with the reference logits at each input's exit. */
-function assertSimulated(result: AdaptiveResult, policy: ExitPolicy, outputs: ExitOutputs, label: string): void {
-  const sim = simulate(policy, outputs);
-  assert.deepEqual(result.exitIndex, sim.exitIndex, `${label}: exit indices`);
-  assert.deepEqual(result.prediction, sim.prediction, `${label}: predictions`);
-  const c = outputs.classes;
-  for (let i = 0; i < outputs.samples; i++) {
-    assert.ok(Math.abs(result.confidence[i]! - sim.confidence[i]!) < 1e-6, `${label}: confidence of input ${i}`);
-    const k = result.exitIndex[i]!;
-    for (let j = 0; j < c; j++) assert.ok(Math.abs(result.logits[i * c + j]! - outputs.logits[k]![i * c + j]!) < 1e-5, `${label}: logits of input ${i}`);
-  }
-}
 
 describe('AdaptiveRuntime.run', () => {
   for (const kind of policyKinds()) {

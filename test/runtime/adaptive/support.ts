@@ -5,6 +5,7 @@
  * standardized, shared offset removed): then answers and confidences vary from input to input
  * and from exit to exit, and tuned thresholds stop some inputs early.
  */
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { saveMultiExitBundle } from '../../../src/bundle/from-model.ts';
 import { loadBundle, type Bundle } from '../../../src/bundle/io.ts';
@@ -12,6 +13,8 @@ import { attachExits, type MultiExitModel } from '../../../src/exits/attach.ts';
 import { planHeads } from '../../../src/exits/heads/plan.ts';
 import { exitOutputs, type ExitOutputs } from '../../../src/exits/outputs.ts';
 import type { ExitPolicy, ThresholdPolicy } from '../../../src/exits/policies/policy.ts';
+import { simulate } from '../../../src/exits/policies/simulate.ts';
+import type { AdaptiveResult } from '../../../src/runtime/adaptive/types.ts';
 import { placeExits } from '../../../src/exits/placement.ts';
 import { buildBackbone } from '../../../src/nn/index.ts';
 import { runModelWithIntermediates } from '../../../src/runtime/intermediates.ts';
@@ -132,4 +135,17 @@ export function tunedThresholds(policy: ThresholdPolicy, outputs: ExitOutputs, f
     return (sorted[best]! + sorted[best - 1]!) / 2;
   });
   return policy.withThresholds(thresholds);
+}
+
+/** Asserts that the runtime's result is the simulation's, with the reference logits at each input's exit. */
+export function assertSimulated(result: AdaptiveResult, policy: ExitPolicy, outputs: ExitOutputs, label: string): void {
+  const sim = simulate(policy, outputs);
+  assert.deepEqual(result.exitIndex, sim.exitIndex, `${label}: exit indices`);
+  assert.deepEqual(result.prediction, sim.prediction, `${label}: predictions`);
+  const c = outputs.classes;
+  for (let i = 0; i < outputs.samples; i++) {
+    assert.ok(Math.abs(result.confidence[i]! - sim.confidence[i]!) < 1e-6, `${label}: confidence of input ${i}`);
+    const k = result.exitIndex[i]!;
+    for (let j = 0; j < c; j++) assert.ok(Math.abs(result.logits[i * c + j]! - outputs.logits[k]![i * c + j]!) < 1e-5, `${label}: logits of input ${i}`);
+  }
 }

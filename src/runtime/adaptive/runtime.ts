@@ -39,6 +39,8 @@ export class AdaptiveRuntime {
   readonly #inputDims: number[];
   /** Compiled models by policy JSON (undefined: compiling is off). */
   readonly #compiled: Map<string, Promise<CompiledRunner>> | undefined;
+  /** The compiled model (or undefined: not compilable) of each policy object seen, so a run pays no lookup by JSON. */
+  #compiledByPolicy = new WeakMap<ExitPolicy, Promise<CompiledRunner> | undefined>();
   readonly #bundle: Bundle;
   #stepTimes: StepTimes | undefined;
 
@@ -168,12 +170,21 @@ export class AdaptiveRuntime {
   async release(): Promise<void> {
     const compiled = await Promise.allSettled(this.#compiled?.values() ?? []);
     this.#compiled?.clear();
+    this.#compiledByPolicy = new WeakMap();
     await Promise.all(compiled.flatMap((c) => (c.status === 'fulfilled' ? [c.value.release()] : [])));
     await this.#segments.release();
   }
 
   /** The compiled model of `policy`, opened on first use; undefined when compiling is off or the policy does not compile. */
   #compiledFor(policy: ExitPolicy): Promise<CompiledRunner | undefined> | undefined {
+    if (this.#compiledByPolicy.has(policy)) return this.#compiledByPolicy.get(policy);
+    const runner = this.#compiledByJson(policy);
+    this.#compiledByPolicy.set(policy, runner);
+    runner?.catch(() => this.#compiledByPolicy.delete(policy));
+    return runner;
+  }
+
+  #compiledByJson(policy: ExitPolicy): Promise<CompiledRunner> | undefined {
     const cache = this.#compiled;
     if (cache === undefined || this.notCompiledBecause(policy) !== undefined) return undefined;
     const key = JSON.stringify(policy.toJSON());

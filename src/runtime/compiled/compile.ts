@@ -106,12 +106,15 @@ export function compileAdaptive(bundle: Bundle, policy: ExitPolicy, shape: Compi
   };
   const top = new NodeEmitter(scope);
   const [logits, exit] = shape === 'single' ? singleLevel(top, plan, 0) : batchTop(top, plan, input);
-  top.op('Identity', [logits!], {}, 1, 'final_logits');
-  top.op('Identity', [exit!], {}, 1, 'final_exit');
-  // The two Identities just added are renamed to the public output names.
-  const [logitsNode, exitNode] = top.nodes.slice(-2);
-  logitsNode!.output = [COMPILED_OUTPUTS.logits];
-  exitNode!.output = [COMPILED_OUTPUTS.exit];
+  // The public names go on the If that yields the answers; anything else (no early exit) through an Identity.
+  for (const [value, name] of [[logits!, COMPILED_OUTPUTS.logits], [exit!, COMPILED_OUTPUTS.exit]] as const) {
+    const producer = top.nodes.find((n) => n.output.includes(value));
+    if (producer?.opType === 'If') producer.output = producer.output.map((o) => (o === value ? name : o));
+    else {
+      top.op('Identity', [value], {}, 1, 'final');
+      top.nodes.at(-1)!.output = [name];
+    }
+  }
 
   const graph = merged.graph;
   graph.node = top.nodes;

@@ -63,9 +63,14 @@ export class NodeEmitter {
     return asInput ? this.op(opType, [x, this.ints('axes', axes)], { keepdims: keep })[0]! : this.op(opType, [x], { axes, keepdims: keep })[0]!;
   }
 
-  /** A graph of this scope's nodes returning `outputs`, each through an Identity so the branch produces it itself. */
+  /**
+   * A graph of this scope's nodes returning `outputs`. A branch must produce what it returns: a
+   * value of an outer scope (or a constant) goes through an Identity; this scope's own are
+   * returned as they are (each op counts at batch 1).
+   */
   graph(name: string, outputs: readonly string[]): GraphProto {
-    const returned = outputs.map((o) => this.op('Identity', [o], {}, 1, `${name}_out`)[0]!);
+    const own = new Set(this.nodes.flatMap((n) => n.output));
+    const returned = outputs.map((o) => (own.has(o) ? o : this.op('Identity', [o], {}, 1, `${name}_out`)[0]!));
     return create(GraphProtoSchema, { name, node: this.nodes, output: returned.map((n) => create(ValueInfoProtoSchema, { name: n })) });
   }
 }

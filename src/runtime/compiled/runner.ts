@@ -22,12 +22,15 @@ export class CompiledRunner {
   readonly #classes: number;
   /** FLOPs spent on an input that answers at exit k: stages 0..k and every head run on the way. */
   readonly #flopsAt: number[];
+  /** Reused by every run (its loop has no await, so runs cannot interleave inside it). */
+  readonly #reader: RowReader;
 
   private constructor(policy: ExitPolicy, shapes: Record<CompiledShape, Opened>, classes: number, flopsAt: number[]) {
     this.policy = policy;
     this.#shapes = shapes;
     this.#classes = classes;
     this.#flopsAt = flopsAt;
+    this.#reader = new RowReader(classes);
   }
 
   /** Compiles `policy` for `bundle` (it must be compilable: `whyNotCompiled`) and opens both graphs. */
@@ -64,7 +67,7 @@ export class CompiledRunner {
       prediction: new Int32Array(count), exitIndex: new Int32Array(count), confidence: new Float32Array(count),
       logits, flops: new Float64Array(count),
     };
-    const reader = new RowReader(c);
+    const reader = this.#reader;
     for (let i = 0; i < count; i++) {
       const k = Number(exits[i]);
       const row = reader.read(logits, i * c, this.policy.temperatures[k]);

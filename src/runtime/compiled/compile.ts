@@ -18,7 +18,9 @@ import { create } from '@bufbuild/protobuf';
 import type { Bundle } from '../../bundle/io.ts';
 import { mergeSegments } from '../../bundle/merge.ts';
 import type { ExitPolicy, ThresholdPolicy } from '../../exits/policies/policy.ts';
-import { type ModelProto, ModelProtoSchema, type NodeProto, type TensorProto } from '../../onnx/proto/onnx_pb.ts';
+import {
+  type AttributeProto, AttributeProto_AttributeType, AttributeProtoSchema, type ModelProto, ModelProtoSchema, type NodeProto, type TensorProto,
+} from '../../onnx/proto/onnx_pb.ts';
 import { valueInfoFromShape } from '../../onnx/shapes/value-info.ts';
 import { arrayToTensor, DataType } from '../../onnx/tensor-data.ts';
 import { ModelScope, NodeEmitter } from './emitter.ts';
@@ -35,6 +37,8 @@ export interface CompiledModel {
   exit: string;
   /** Exits whose heads run (threshold set, or final). */
   exitsRun: boolean[];
+  /** Exits whose logits output is divided by the exit's temperature (the answer's raw logits are these × T). */
+  tempered: boolean[];
 }
 
 /** Names of the compiled model's outputs. */
@@ -93,11 +97,17 @@ export function compileAdaptive(bundle: Bundle, policy: ExitPolicy, shape: Compi
   ];
   const scope = new ModelScope(defaultOpset(bundle), taken);
   const weightRanks = new Map(merged.graph.initializer.map((t) => [t.name, t.dims.length]));
+  const logitsOf = (k: number) => merged.nameIn(exitSegment[k]!, manifest.exits[k]!.output);
+  // Early exits whose logits come out of a Gemm give tempered logits straight away (alpha and beta / T): one op fewer per exit.
+  const heads = manifest.exits.map((_, k) => (exitsRun[k] && k < K - 1
+    ? temperedHead(nodesOf(exitSegment[k]!), logitsOf(k), thresholds.temperatures[k]!)
+    : { nodes: exitSegment[k] === undefined ? [] : nodesOf(exitSegment[k]!), tempered: false }));
   const plan: Plan = {
     K, rule, policy: thresholds, classes: manifest.task.classes.length, exitsRun,
     stageNodes: (k) => nodesOf(stageSegment[k]!),
-    exitNodes: (k) => nodesOf(exitSegment[k]!),
-    logitsOf: (k) => merged.nameIn(exitSegment[k]!, manifest.exits[k]!.output),
+    exitNodes: (k) => heads[k]!.nodes,
+    tempered: (k) => heads[k]!.tempered,
+    logitsOf,
     weightRank: (name) => weightRanks.get(name),
     carried: (k) => {
       const later = new Set(manifest.stages.slice(k + 1).flatMap((s) => s.inputs));
@@ -130,7 +140,20 @@ export function compileAdaptive(bundle: Bundle, policy: ExitPolicy, shape: Compi
     docString: `exitwise compiled adaptive model (${shape}): ${K} exits, ${policy.kind} policy`,
     graph,
   });
-  return { model, shape, input, logits: COMPILED_OUTPUTS.logits, exit: COMPILED_OUTPUTS.exit, exitsRun };
+  return { model, shape, input, logits: COMPILED_OUTPUTS.logits, exit: COMPILED_OUTPUTS.exit, exitsRun, tempered: heads.map((h) => h.tempered) };
+}
+
+/** Head nodes with the Gemm giving `logits` scaled by 1/`temperature`, or as they are when another op gives them. */
+function temperedHead(nodes: NodeProto[], logits: string, temperature: number): { nodes: NodeProto[]; tempered: boolean } {
+  const at = nodes.findIndex((n) => n.output[0] === logits && n.opType === 'Gemm');
+  if (at < 0) return { nodes, tempered: false };
+  const gemm = nodes[at]!;
+  const scale = (name: string): AttributeProto => {
+    const given = gemm.attribute.find((a) => a.name === name)?.f ?? 1;
+    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f: given / temperature });
+  };
+  const attribute = [...gemm.attribute.filter((a) => a.name !== 'alpha' && a.name !== 'beta'), scale('alpha'), scale('beta')];
+  return { nodes: nodes.map((n, i) => (i === at ? { ...n, attribute } : n)), tempered: true };
 }
 
 interface Plan {
@@ -141,6 +164,8 @@ interface Plan {
   exitsRun: boolean[];
   stageNodes(k: number): NodeProto[];
   exitNodes(k: number): NodeProto[];
+  /** Whether exit k's logits are tempered already. */
+  tempered(k: number): boolean;
   logitsOf(k: number): string;
   /** Tensors that exist after stage k (the bundle input, outputs of stages 0..k) and later stages read. */
   carried(k: number): string[];
@@ -159,7 +184,7 @@ function singleLevel(e: NodeEmitter, plan: Plan, k: number, branchEntry = false)
   const logits = plan.logitsOf(k);
   const here = e.ints('exit', [k]);
   if (k === plan.K - 1) return [logits, here];
-  const stop = plan.rule.stop(e, logits, plan.policy, k, plan.classes);
+  const stop = plan.rule.stop(e, logits, plan.policy, k, plan.classes, plan.tempered(k));
   const answer = e.branch().graph(`exit${k}_answers`, [logits, here]);
   const rest = e.branch();
   const after = singleLevel(rest, plan, k + 1, true);
@@ -230,7 +255,7 @@ function batchLevel(e: NodeEmitter, plan: Plan, k: number, state: BatchState, br
     const [outExits] = e.op('ScatterND', [state.exits, rows2!, here!], {}, 1, 'answer_exit');
     return [outLogits!, outExits!];
   }
-  const stop = plan.rule.stop(e, logits, plan.policy, k, plan.classes);
+  const stop = plan.rule.stop(e, logits, plan.policy, k, plan.classes, plan.tempered(k));
   // Rows stopping here: their logits and exit index go into the answers at their original rows.
   const [stopAt] = e.op('NonZero', [stop]);
   const [stopRows] = e.op('Transpose', [stopAt!], {}, 1, 'stop_rows'); // [s, 1]

@@ -68,8 +68,11 @@ export class CompiledRunner {
       logits, flops: new Float64Array(count),
     };
     const reader = this.#reader;
+    const { tempered } = this.#shapes.single.compiled;
+    const temperatures = this.policy.temperatures;
     for (let i = 0; i < count; i++) {
       const k = Number(exits[i]);
+      if (tempered[k]!) for (let j = i * c; j < i * c + c; j++) logits[j]! *= temperatures[k]!; // back to raw logits
       const row = reader.read(logits, i * c, this.policy.temperatures[k]);
       result.exitIndex[i] = k;
       result.prediction[i] = row.argmax;

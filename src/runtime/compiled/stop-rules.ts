@@ -12,13 +12,13 @@ import type { NodeEmitter } from './emitter.ts';
 
 export interface StopRule {
   kind: PolicyKind;
-  /** Adds the nodes deciding exit `exit` for `logits`; returns the bool `[m]` "stops here". */
-  stop(e: NodeEmitter, logits: string, policy: ThresholdPolicy, exit: number, classes: number): string;
+  /** Adds the nodes deciding exit `exit` for `logits` (divided by the exit's temperature already when `tempered`); returns the bool `[m]` "stops here". */
+  stop(e: NodeEmitter, logits: string, policy: ThresholdPolicy, exit: number, classes: number, tempered: boolean): string;
 }
 
 /** Tempered softmax `[m, classes]` of exit `exit`'s logits. */
-function probabilities(e: NodeEmitter, logits: string, policy: ThresholdPolicy, exit: number): { z: string; p: string } {
-  const [z] = e.op('Mul', [logits, e.float('inverse_temperature', 1 / policy.temperatures[exit]!)], {}, 1, 'tempered');
+function probabilities(e: NodeEmitter, logits: string, policy: ThresholdPolicy, exit: number, tempered: boolean): { z: string; p: string } {
+  const [z] = tempered ? [logits] : e.op('Mul', [logits, e.float('inverse_temperature', 1 / policy.temperatures[exit]!)], {}, 1, 'tempered');
   const [p] = e.op('Softmax', [z!], { axis: 1 }, 1, 'probabilities');
   return { z: z!, p: p! };
 }
@@ -29,16 +29,16 @@ function threshold(e: NodeEmitter, policy: ThresholdPolicy, exit: number): strin
 
 const maxSoftmax: StopRule = {
   kind: 'max-softmax',
-  stop(e, logits, policy, exit) {
-    const { p } = probabilities(e, logits, policy, exit);
+  stop(e, logits, policy, exit, _classes, tempered) {
+    const { p } = probabilities(e, logits, policy, exit, tempered);
     return e.op('GreaterOrEqual', [e.reduce('ReduceMax', p, [1], false), threshold(e, policy, exit)], {}, 1, 'stop')[0]!;
   },
 };
 
 const entropy: StopRule = {
   kind: 'entropy',
-  stop(e, logits, policy, exit, classes) {
-    const { z, p } = probabilities(e, logits, policy, exit);
+  stop(e, logits, policy, exit, classes, tempered) {
+    const { z, p } = probabilities(e, logits, policy, exit, tempered);
     const [logP] = e.op('LogSoftmax', [z], { axis: 1 });
     const [pLogP] = e.op('Mul', [p, logP!]);
     // H / log C = −Σ p log p / log C
@@ -49,8 +49,8 @@ const entropy: StopRule = {
 
 const margin: StopRule = {
   kind: 'margin',
-  stop(e, logits, policy, exit) {
-    const { p } = probabilities(e, logits, policy, exit);
+  stop(e, logits, policy, exit, _classes, tempered) {
+    const { p } = probabilities(e, logits, policy, exit, tempered);
     const [top] = e.op('TopK', [p, e.ints('k', [2])], { axis: 1 }, 2, 'top2');
     const [first] = e.op('Gather', [top!, e.ints('first', [0], [])], { axis: 1 });
     const [second] = e.op('Gather', [top!, e.ints('second', [1], [])], { axis: 1 });

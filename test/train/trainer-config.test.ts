@@ -12,7 +12,7 @@ describe('resolveTrainConfig', () => {
     const config = resolveTrainConfig({ dataset: 'fashion-mnist' });
     assert.deepEqual(config, {
       dataset: 'fashion-mnist',
-      arch: { kind: 'resnet', blocksPerStage: [2, 2, 2], width: 16, classes: 10, inputShape: [1, 28, 28], seed: 0 },
+      arch: { kind: 'resnet', blocksPerStage: [2, 2, 2], width: 16, stemStride: 1, classes: 10, inputShape: [1, 28, 28], seed: 0 },
       epochs: 15,
       batchSize: 128,
       optimizer: { kind: 'sgd', momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 5e-4 },

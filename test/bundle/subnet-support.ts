@@ -13,7 +13,6 @@ import { buildBackbone } from '../../src/nn/index.ts';
 import type { ModelProto } from '../../src/onnx/proto/onnx_pb.ts';
 import type { TensorLike } from '../../src/runtime/tensor.ts';
 import { mnist } from '../../src/data/datasets/mnist.ts';
-import { main } from '../../src/cli/main.ts';
 import { run } from '../exits/support.ts';
 
 /** A 3-exit bundle of an untrained narrow ResNet with MNIST's preprocessing, and its backbone. */
@@ -48,24 +47,4 @@ export async function runSegments(bundle: Bundle, input: TensorLike): Promise<Te
   return logits;
 }
 
-/**
- * `main` in this process with its text output captured (a spawn costs ≈ 2 s of tsx startup).
- * Binary chunks pass through: node:test's reporter talks to its parent over stdout while a test awaits.
- */
-export async function exitwiseInProcess(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const captured = { stdout: '', stderr: '' };
-  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
-  const capture = (stream: 'stdout' | 'stderr') => ((chunk: unknown, ...rest: unknown[]) => {
-    if (typeof chunk !== 'string') return (writes[stream] as (...a: unknown[]) => boolean).call(process[stream], chunk, ...rest);
-    captured[stream] += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stdout.write = capture('stdout');
-  process.stderr.write = capture('stderr');
-  try {
-    return { status: await main(args), ...captured };
-  } finally {
-    Object.assign(process.stdout, { write: writes.stdout });
-    Object.assign(process.stderr, { write: writes.stderr });
-  }
-}
+export { exitwiseInProcess } from '../support/cli.ts';

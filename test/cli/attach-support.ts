@@ -1,5 +1,4 @@
 /** Shared by the attach and personalise CLI tests: running the CLI in-process, and a bundle's segments chained on ORT. */
-import { main } from '../../src/cli/main.ts';
 import type { Bundle } from '../../src/bundle/io.ts';
 import { createSession } from '../../src/runtime/session.ts';
 import type { TensorLike } from '../../src/runtime/tensor.ts';
@@ -10,22 +9,7 @@ export const FIXTURE_REF = new URL('../fixtures/attach/torch-classifier.ref.json
 /** The fixture's preprocessing, as flags. */
 export const FIXTURE_PREPROCESSING = ['--mean', '0.1307', '--std', '0.3081'];
 
-/** `main` in this process, its text output captured (a spawn costs ≈ 2 s of tsx startup). */
-export async function exitwise(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const captured = { stdout: '', stderr: '' };
-  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
-  // Only the command's text is captured: the test runner's own messages to its parent are bytes, and pass.
-  const capture = (stream: 'stdout' | 'stderr') =>
-    ((chunk: unknown, ...rest: unknown[]) => (typeof chunk === 'string' ? ((captured[stream] += chunk), true) : (writes[stream] as (...a: unknown[]) => boolean).call(process[stream], chunk, ...rest))) as typeof process.stdout.write;
-  process.stdout.write = capture('stdout');
-  process.stderr.write = capture('stderr');
-  try {
-    return { status: await main(args), ...captured };
-  } finally {
-    Object.assign(process.stdout, { write: writes.stdout });
-    Object.assign(process.stderr, { write: writes.stderr });
-  }
-}
+export { exitwiseInProcess as exitwise } from '../support/cli.ts';
 
 /**
  * Every exit's logits on `x` (`[n, ...input]`), computed as a runtime would: stage 0 on the

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { encode } from 'fast-png';
-import { main } from '../../src/cli/main.ts';
+import { exitwiseInProcess as exitwise } from '../support/cli.ts';
 import { AdaptiveRuntime } from '../../src/runtime/adaptive/index.ts';
 import type { AdaptiveResult } from '../../src/runtime/adaptive/types.ts';
 import { type RunReport, RunReportSchema } from '../../src/schemas/run.ts';
@@ -41,23 +41,6 @@ before(async () => {
   await runtime.release();
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** `main` in this process, output captured (a spawn costs ≈ 2 s of tsx startup). */
-async function exitwise(...args: string[]) {
-  const captured = { stdout: '', stderr: '' };
-  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
-  // Only the command's text is captured: the test runner's own messages to its parent are bytes, and pass.
-  const capture = (stream: 'stdout' | 'stderr') =>
-    ((chunk: unknown, ...rest: unknown[]) => (typeof chunk === 'string' ? ((captured[stream] += chunk), true) : (writes[stream] as (...a: unknown[]) => boolean).call(process[stream], chunk, ...rest))) as typeof process.stdout.write;
-  process.stdout.write = capture('stdout');
-  process.stderr.write = capture('stderr');
-  try {
-    return { status: await main(args), ...captured };
-  } finally {
-    Object.assign(process.stdout, { write: writes.stdout });
-    Object.assign(process.stderr, { write: writes.stderr });
-  }
-}
 
 function assertAnswers(report: RunReport, indices: number[]): void {
   assert.equal(report.results.length, indices.length);

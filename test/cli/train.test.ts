@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../src/cli/main.ts';
+import { exitwiseInProcess } from '../support/cli.ts';
 import { RunRecordSchema, type TrainReport, TrainReportSchema } from '../../src/schemas/train.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -16,20 +16,6 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 function exitwise(...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** `main` in this process, its output captured: for the many quick usage errors (a spawn costs ≈ 2 s of tsx startup). */
-async function exitwiseInProcess(...args: string[]) {
-  const captured = { stdout: '', stderr: '' };
-  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
-  process.stdout.write = ((chunk: string) => ((captured.stdout += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => ((captured.stderr += chunk), true)) as typeof process.stderr.write;
-  try {
-    return { status: await main(args), ...captured };
-  } finally {
-    Object.assign(process.stdout, { write: writes.stdout });
-    Object.assign(process.stderr, { write: writes.stderr });
-  }
 }
 
 /** A quick run: the plain CNN on 1500 MNIST images, one epoch. */
